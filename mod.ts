@@ -1,0 +1,45 @@
+/**
+ * A stack of cleanups that is a drop-in for the standard `DisposableStack`
+ * and `AsyncDisposableStack`, with what the standard lacks: `defer(fn,
+ * ...args)` binds arguments now and returns a handle to release that one
+ * entry or run it early, and `release()` drops every pending entry, for the
+ * release-on-success pattern.
+ *
+ * `defer()` returns the stack. It works with `using` and with `await using`,
+ * and runs its cleanups last-in, first-out; every cleanup runs even when one
+ * throws, and errors are chained with `SuppressedError` exactly as the spec
+ * nests them. No dependencies; runs on Deno, Node (22 and later) and Bun.
+ *
+ * @example Clean up on failure, keep on success
+ * ```ts
+ * import { defer } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const log: string[] = [];
+ * function openPair(ok: boolean) {
+ *   using d = defer();
+ *   const a = d.adopt("a.db", (name) => log.push(`close ${name}`));
+ *   d.defer((name: string) => log.push(`unregister ${name}`), a);
+ *   const b = d.adopt("a.idx", (name) => log.push(`close ${name}`));
+ *   if (!ok) return null; // everything registered so far runs, newest first
+ *   d.release(); // success: nothing runs at scope exit
+ *   return [a, b];
+ * }
+ *
+ * assert.equal(openPair(false), null);
+ * assert.deepEqual(log, ["close a.idx", "unregister a.db", "close a.db"]);
+ * log.length = 0;
+ * assert.deepEqual(openPair(true), ["a.db", "a.idx"]);
+ * assert.deepEqual(log, []);
+ * ```
+ *
+ * @module
+ */
+
+export { defer, DeferStack } from "./src/defer_stack.ts";
+export type { DeferHandle } from "./src/defer_handle.ts";
+export {
+  SuppressedError,
+  type SuppressedErrorConstructorLike,
+  type SuppressedErrorLike,
+} from "./src/suppressed_error.ts";

@@ -1,0 +1,584 @@
+/**
+ * The stack of cleanups: a drop-in for `DisposableStack` and
+ * `AsyncDisposableStack` with per-entry handles.
+ *
+ * @module
+ */
+
+import type { DeferHandle } from "./defer_handle.ts";
+import {
+  Entry,
+  KIND_ADOPT,
+  KIND_DEFER,
+  KIND_USE_ASYNC,
+  KIND_USE_BOTH,
+  Storage,
+} from "./entries.ts";
+import { SuppressedError } from "./suppressed_error.ts";
+
+const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
+
+/**
+ * A stack of cleanups that runs them last-in, first-out when disposed. It is
+ * a drop-in for both standard stacks, `DisposableStack` and
+ * `AsyncDisposableStack`: `using d = defer()` disposes it synchronously,
+ * `await using d = defer()` asynchronously, awaiting each cleanup in turn.
+ *
+ * Beyond the standard: {@linkcode DeferStack.defer} binds arguments and
+ * returns a {@linkcode DeferHandle} for its entry, {@linkcode DeferStack.release}
+ * drops every pending entry (release on success), and
+ * {@linkcode DeferStack.size} counts the pending entries.
+ *
+ * @example Cleanups run in reverse order of registration
+ * ```ts
+ * import { DeferStack } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const log: string[] = [];
+ * const d = new DeferStack();
+ * d.defer((what: string) => log.push(what), "first registered");
+ * d.adopt("second registered", (what) => log.push(what));
+ * d.dispose();
+ * assert.deepEqual(log, ["second registered", "first registered"]);
+ * assert.equal(d.disposed, true);
+ * ```
+ */
+export class DeferStack {
+  /** The entries; `null` once the stack is disposed or moved. */
+  #storage: Storage | null = new Storage();
+
+  /** Whether the stack has been disposed or moved (true during disposal). */
+  get disposed(): boolean {
+    return this.#storage === null;
+  }
+
+  /**
+   * The number of entries still pending. `use(null)` and `use(undefined)`
+   * are not counted; it is 0 once the stack is disposed.
+   */
+  get size(): number {
+    return this.#storage === null ? 0 : this.#storage.live;
+  }
+
+  /**
+   * Adds a disposable value to the stack and returns it. Its
+   * `Symbol.asyncDispose` and `Symbol.dispose` methods are read once, now:
+   * `dispose()` calls `Symbol.dispose`, `disposeAsync()` prefers
+   * `Symbol.asyncDispose` and falls back to `Symbol.dispose`. `null` and
+   * `undefined` are returned as they are and not counted in `size`.
+   *
+   * @param value A `Disposable`, an `AsyncDisposable`, `null` or `undefined`.
+   * @returns `value`.
+   * @throws {ReferenceError} If the stack is already disposed.
+   * @throws {TypeError} If `value` is not an object, or has neither method
+   * callable; nothing is recorded then.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * let closed = false;
+   * const d = defer();
+   * const file = d.use({ [Symbol.dispose]() { closed = true; } });
+   * d.dispose();
+   * assert.equal(closed, true);
+   * assert.ok(file);
+   * ```
+   */
+  use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("use");
+    if (value === null || value === undefined) {
+      storage.push(undefined, undefined);
+      return value;
+    }
+    if (typeof value !== "object" && typeof value !== "function") {
+      throw new TypeError(
+        `DeferStack.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got ${
+          describe(value)
+        }`,
+      );
+    }
+    const asyncMethod = methodOf(value, Symbol.asyncDispose);
+    const syncMethod = methodOf(value, Symbol.dispose);
+    if (asyncMethod === undefined) {
+      if (syncMethod === undefined) {
+        throw new TypeError(
+          "DeferStack.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
+        );
+      }
+      storage.push(value, syncMethod);
+      storage.live++;
+    } else if (syncMethod === undefined) {
+      new Entry(storage, KIND_USE_ASYNC, asyncMethod, value, undefined);
+    } else {
+      new Entry(storage, KIND_USE_BOTH, asyncMethod, value, syncMethod);
+    }
+    return value;
+  }
+
+  /**
+   * Adds a value with the cleanup that disposes it, and returns the value.
+   * At disposal, `onDispose(value)` runs with `this` undefined; under
+   * `disposeAsync()` its result is awaited.
+   *
+   * @param value Any value, `null` and `undefined` included.
+   * @param onDispose The function that disposes `value`.
+   * @returns `value`.
+   * @throws {ReferenceError} If the stack is already disposed.
+   * @throws {TypeError} If `onDispose` is not callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const closed: number[] = [];
+   * const d = defer();
+   * const fd = d.adopt(42, (fd) => closed.push(fd));
+   * d.dispose();
+   * assert.deepEqual(closed, [fd]);
+   * ```
+   */
+  adopt<T>(value: T, onDispose: (value: T) => unknown): T {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("adopt");
+    if (typeof onDispose !== "function") {
+      throw new TypeError(
+        `DeferStack.adopt(): onDispose must be a function, got ${
+          describe(onDispose)
+        }`,
+      );
+    }
+    new Entry(
+      storage,
+      KIND_ADOPT,
+      onDispose as (...args: never[]) => unknown,
+      value,
+      undefined,
+    );
+    return value;
+  }
+
+  /**
+   * Adds a cleanup to run at disposal as `onDispose(...args)`, `this`
+   * undefined. The arguments are bound now, so a loop variable keeps the
+   * value it had at registration. Under `disposeAsync()` the result is
+   * awaited.
+   *
+   * Unlike the standard `defer()`, which returns `undefined`, this returns a
+   * handle for the entry: release it, run it early, or ask whether it is
+   * still pending.
+   *
+   * @param onDispose The cleanup.
+   * @param args Arguments passed to `onDispose` when it runs.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   * @throws {ReferenceError} If the stack is already disposed.
+   * @throws {TypeError} If `onDispose` is not callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const removed: string[] = [];
+   * const d = defer();
+   * for (const name of ["a", "b", "c"]) {
+   *   d.defer((n: string) => removed.push(n), name);
+   * }
+   * const handle = d.defer(() => removed.push("never"));
+   * handle.release();
+   * d.dispose();
+   * assert.deepEqual(removed, ["c", "b", "a"]);
+   * ```
+   */
+  defer<A extends unknown[]>(
+    onDispose: (...args: A) => unknown,
+    ...args: A
+  ): DeferHandle {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("defer");
+    if (typeof onDispose !== "function") {
+      throw new TypeError(
+        `DeferStack.defer(): onDispose must be a function, got ${
+          describe(onDispose)
+        }`,
+      );
+    }
+    return new Entry(
+      storage,
+      KIND_DEFER,
+      onDispose as (...args: never[]) => unknown,
+      args.length === 0 ? undefined : args,
+      undefined,
+    );
+  }
+
+  /**
+   * Drops every pending entry: none of them will run, their handles say they
+   * are no longer pending. The stack stays open for new entries. This is the
+   * release-on-success pattern: register cleanups while acquiring, and keep
+   * everything once all of it succeeded.
+   *
+   * This is an extension; the standard stacks have no such method.
+   *
+   * @returns The number of entries dropped.
+   * @throws {ReferenceError} If the stack is already disposed.
+   *
+   * @example Release on success
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const open = new Set<string>();
+   * function openBoth(): string[] {
+   *   const d = defer();
+   *   try {
+   *     for (const name of ["a", "b"]) {
+   *       open.add(name);
+   *       d.defer((n: string) => open.delete(n), name);
+   *     }
+   *     d.release(); // all acquired: keep them
+   *     return [...open];
+   *   } finally {
+   *     d.dispose(); // closes what was acquired, unless released
+   *   }
+   * }
+   * assert.deepEqual(openBoth(), ["a", "b"]);
+   * assert.equal(open.size, 2);
+   * ```
+   */
+  release(): number {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("release");
+    const dropped = storage.live;
+    storage.clear();
+    return dropped;
+  }
+
+  /**
+   * Moves every pending entry, in order, to a new stack and marks this one
+   * disposed without running anything. Handles follow their entries. Takes
+   * constant time whatever the size of the stack.
+   *
+   * @returns The new stack, holding the entries.
+   * @throws {ReferenceError} If the stack is already disposed.
+   *
+   * @example Hand resources over to a longer-lived owner
+   * ```ts
+   * import { defer, DeferStack } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * function acquire(): DeferStack {
+   *   const d = defer();
+   *   d.defer(() => log.push("closed"));
+   *   return d.move(); // d is now disposed and empty
+   * }
+   * const owner = acquire();
+   * assert.deepEqual(log, []);
+   * owner.dispose();
+   * assert.deepEqual(log, ["closed"]);
+   * ```
+   */
+  move(): DeferStack {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("move");
+    const next = new DeferStack();
+    next.#storage = storage;
+    this.#storage = null;
+    return next;
+  }
+
+  /**
+   * Disposes the stack: marks it disposed, then runs every pending entry in
+   * reverse order of registration. Every entry runs even if others throw;
+   * errors are chained as the spec does. Does nothing if already disposed.
+   *
+   * Async work is never dropped silently: an entry that can only be
+   * disposed asynchronously (a value with only `Symbol.asyncDispose`), or a
+   * cleanup that returns a promise, is still started, but `dispose()` then
+   * throws a `TypeError` at that entry's place in the chain, telling to use
+   * `await using` or `disposeAsync()`; the promise's rejection is handled.
+   *
+   * `this[Symbol.dispose]` is this same function.
+   *
+   * @throws The single error a cleanup threw, or a `SuppressedError` chain
+   * when several did: for entries registered 1, 2, 3 that all throw,
+   * `SuppressedError { error: e1, suppressed: SuppressedError { error: e2,
+   * suppressed: e3 } }`.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * d.defer(() => { throw new Error("only error"); });
+   * assert.throws(() => d.dispose(), { message: "only error" });
+   * assert.equal(d.disposed, true);
+   * ```
+   */
+  dispose(): void {
+    const storage = this.#storage;
+    if (storage === null) return;
+    this.#storage = null;
+    storage.unwinding = true;
+    const ops = storage.ops;
+    const values = storage.values;
+    let error: unknown;
+    let hasError = false;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const op = ops[i];
+      try {
+        let result: unknown;
+        if (typeof op === "function") {
+          storage.live--;
+          result = op.call(values[i]);
+        } else if (op instanceof Entry) {
+          if (op.storage !== storage) continue;
+          op.storage = null;
+          storage.live--;
+          if (op.kind === KIND_USE_ASYNC) {
+            observe(op.call());
+            throw new TypeError(
+              "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
+            );
+          }
+          result = op.callSync();
+        } else {
+          continue; // use(null) placeholder or released slot
+        }
+        if (result !== undefined && isThenable(result)) {
+          observe(result);
+          throw new TypeError(
+            "DeferStack.dispose(): a cleanup returned a promise, which dispose() cannot await. Use `await using` or disposeAsync()",
+          );
+        }
+      } catch (e) {
+        if (hasError) {
+          error = new SuppressedError(e, error, SUPPRESSED_MESSAGE);
+        } else {
+          error = e;
+          hasError = true;
+        }
+      }
+    }
+    storage.values = [];
+    storage.ops = [];
+    storage.holes = 0;
+    if (hasError) throw error;
+  }
+
+  /**
+   * Disposes the stack asynchronously: marks it disposed, then runs every
+   * pending entry in reverse order of registration, awaiting each before the
+   * next, exactly as `AsyncDisposableStack.prototype.disposeAsync` does (the
+   * same awaits, so the order of other microtasks matches the built-in).
+   * Resolves at once if already disposed. Never throws synchronously.
+   *
+   * `this[Symbol.asyncDispose]` is this same function.
+   *
+   * @returns A promise that resolves when every entry has run, or rejects
+   * with the single error or `SuppressedError` chain, as `dispose()` throws.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * const d = defer();
+   * d.defer(async () => {
+   *   await Promise.resolve();
+   *   log.push("flushed");
+   * });
+   * d.defer(() => log.push("closed"));
+   * await d.disposeAsync();
+   * assert.deepEqual(log, ["closed", "flushed"]);
+   * ```
+   */
+  async disposeAsync(): Promise<void> {
+    const storage = this.#storage;
+    if (storage === null) return;
+    this.#storage = null;
+    storage.unwinding = true;
+    const ops = storage.ops;
+    const values = storage.values;
+    let error: unknown;
+    let hasError = false;
+    // The spec's DisposeResources flags: a use(null) owes one await unless
+    // some other entry awaited.
+    let needsAwait = false;
+    let hasAwaited = false;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const op = ops[i];
+      let failure: unknown;
+      let failed = false;
+      if (typeof op === "function") {
+        // The spec wraps a Symbol.dispose fallback in a function that
+        // ignores its result and returns a promise, which is awaited: one
+        // await, after which a throw surfaces as a rejection.
+        storage.live--;
+        try {
+          op.call(values[i]);
+        } catch (e) {
+          failure = e;
+          failed = true;
+        }
+        hasAwaited = true;
+        await undefined;
+      } else if (op instanceof Entry) {
+        if (op.storage !== storage) continue;
+        op.storage = null;
+        storage.live--;
+        let result: unknown;
+        try {
+          result = op.call();
+        } catch (e) {
+          failure = e;
+          failed = true;
+        }
+        if (!failed) {
+          hasAwaited = true;
+          try {
+            await result;
+          } catch (e) {
+            failure = e;
+            failed = true;
+          }
+        }
+      } else if (op === undefined) {
+        needsAwait = true;
+      }
+      if (failed) {
+        if (hasError) {
+          error = new SuppressedError(failure, error, SUPPRESSED_MESSAGE);
+        } else {
+          error = failure;
+          hasError = true;
+        }
+      }
+    }
+    if (needsAwait && !hasAwaited) await undefined;
+    storage.values = [];
+    storage.ops = [];
+    storage.holes = 0;
+    if (hasError) throw error;
+  }
+
+  /** The same function as {@linkcode DeferStack.dispose}, for `using`. */
+  declare [Symbol.dispose]: () => void;
+  /** The same function as {@linkcode DeferStack.disposeAsync}, for `await using`. */
+  declare [Symbol.asyncDispose]: () => Promise<void>;
+  /** `"DeferStack"`, for `Object.prototype.toString`. */
+  declare readonly [Symbol.toStringTag]: string;
+}
+
+// As on the built-ins: the symbol-keyed methods are the very same functions,
+// and like every class method they are non-enumerable.
+Object.defineProperties(DeferStack.prototype, {
+  [Symbol.dispose]: {
+    value: DeferStack.prototype.dispose,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  },
+  [Symbol.asyncDispose]: {
+    value: DeferStack.prototype.disposeAsync,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  },
+  [Symbol.toStringTag]: {
+    value: "DeferStack",
+    writable: false,
+    enumerable: false,
+    configurable: true,
+  },
+});
+
+/**
+ * Creates an empty {@linkcode DeferStack}: the stack of cleanups, usable with
+ * `using` and with `await using`.
+ *
+ * @returns A new, empty stack.
+ *
+ * @example Release on success with `using`
+ * ```ts
+ * import { defer } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const log: string[] = [];
+ * function acquire(fail: boolean): string[] {
+ *   using d = defer();
+ *   const items = ["a", "b"].map((name) => {
+ *     log.push(`open ${name}`);
+ *     d.defer((n: string) => log.push(`close ${n}`), name);
+ *     return name;
+ *   });
+ *   if (fail) throw new Error("setup failed");
+ *   d.release(); // success: keep them open
+ *   return items;
+ * }
+ *
+ * assert.throws(() => acquire(true), { message: "setup failed" });
+ * assert.deepEqual(log, ["open a", "open b", "close b", "close a"]);
+ * log.length = 0;
+ * assert.deepEqual(acquire(false), ["a", "b"]);
+ * assert.deepEqual(log, ["open a", "open b"]);
+ * ```
+ */
+export function defer(): DeferStack {
+  return new DeferStack();
+}
+
+function disposedError(method: string): ReferenceError {
+  return new ReferenceError(
+    `DeferStack.${method}(): the stack is already disposed`,
+  );
+}
+
+/** GetMethod: `undefined` for a missing method, a TypeError for a bad one. */
+function methodOf(
+  value: object,
+  key: symbol,
+): ((this: unknown) => unknown) | undefined {
+  const method = (value as Record<symbol, unknown>)[key];
+  if (method === undefined || method === null) return undefined;
+  if (typeof method !== "function") {
+    throw new TypeError(
+      `DeferStack.use(): the value's ${key.description} is not a function, got ${
+        describe(method)
+      }`,
+    );
+  }
+  return method as (this: unknown) => unknown;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+function ignore(): void {}
+
+/** Handles a promise's rejection so it never becomes an unhandled one. */
+function observe(value: unknown): void {
+  if (!isThenable(value)) return;
+  try {
+    value.then(undefined, ignore);
+  } catch {
+    // A thenable whose then() throws cannot reject later through it.
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
