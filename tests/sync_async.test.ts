@@ -1,0 +1,137 @@
+// One object, two dispose paths: dispose() never drops async work silently.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defer } from "../mod.ts";
+import { chain, thrown } from "./helpers.ts";
+
+/**
+ * A rejected promise that records every then() call on it, to see whether
+ * a rejection handler was attached (so it cannot become unhandled).
+ */
+function trackedRejection(message: string): {
+  promise: Promise<never>;
+  handlers: unknown[];
+} {
+  const handlers: unknown[] = [];
+  const promise = Promise.reject(new Error(message));
+  const then = promise.then;
+  promise.then = function (this: Promise<never>, ok?: unknown, fail?: unknown) {
+    handlers.push(fail);
+    return then.call(this, ok as never, fail as never);
+  } as typeof promise.then;
+  return { promise, handlers };
+}
+
+describe("dispose() with async-only work", () => {
+  it("throws a TypeError naming await using for a value with only Symbol.asyncDispose", () => {
+    const d = defer();
+    d.use({ async [Symbol.asyncDispose]() {} });
+    const e = thrown(() => d.dispose());
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /await using/);
+    assert.match(e.message, /disposeAsync\(\)/);
+  });
+
+  it("still starts the async-only disposal and runs every other entry", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("below"));
+    d.use({
+      [Symbol.asyncDispose]() {
+        log.push("async started");
+        return Promise.resolve();
+      },
+    });
+    d.defer(() => log.push("above"));
+    assert.throws(() => d.dispose(), TypeError);
+    assert.deepEqual(log, ["above", "async started", "below"]);
+  });
+
+  it("throws a TypeError when a cleanup returns a promise", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("below"));
+    d.defer(async () => {
+      log.push("async cleanup");
+    });
+    const e = thrown(() => d.dispose());
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /await using/);
+    assert.deepEqual(log, ["async cleanup", "below"]);
+  });
+
+  it("treats any thenable returned by a cleanup like a promise", () => {
+    const d = defer();
+    let thenCalled = false;
+    d.adopt(null, () => ({
+      then(_ok: unknown, _fail: unknown) {
+        thenCalled = true;
+      },
+    }));
+    assert.throws(() => d.dispose(), TypeError);
+    assert.equal(thenCalled, true);
+  });
+
+  it("chains that TypeError with other errors at the entry's place", () => {
+    const d = defer();
+    d.defer(() => {
+      throw new Error("e1");
+    });
+    d.defer(() => Promise.resolve());
+    d.defer(() => {
+      throw new Error("e3");
+    });
+    const e = thrown(() => d.dispose());
+    const c = chain(e) as {
+      error: string;
+      suppressed: { error: string; suppressed: string };
+    };
+    assert.equal(c.error, "e1");
+    assert.match(c.suppressed.error, /promise/);
+    assert.equal(c.suppressed.suppressed, "e3");
+  });
+
+  it("handles the rejection of a promise a cleanup returns", async () => {
+    const { promise, handlers } = trackedRejection("late failure");
+    const d = defer();
+    d.defer(() => promise);
+    assert.throws(() => d.dispose(), TypeError);
+    assert.equal(handlers.length, 1);
+    assert.equal(typeof handlers[0], "function");
+    await Promise.resolve(); // let the handler run: it must not rethrow
+  });
+
+  it("handles the rejection of an async-only value's disposal", async () => {
+    const { promise, handlers } = trackedRejection("async-only failure");
+    const d = defer();
+    d.use({ [Symbol.asyncDispose]: () => promise });
+    assert.throws(() => d.dispose(), TypeError);
+    assert.equal(handlers.length, 1);
+    assert.equal(typeof handlers[0], "function");
+    await Promise.resolve();
+  });
+
+  it("calls Symbol.dispose, not Symbol.asyncDispose, for a value with both", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.use({
+      [Symbol.dispose]: () => log.push("sync"),
+      [Symbol.asyncDispose]: async () => {
+        log.push("async");
+      },
+    });
+    d.dispose();
+    assert.deepEqual(log, ["sync"]);
+  });
+});
+
+describe("disposeAsync() with sync work", () => {
+  it("runs synchronous cleanups and values with only Symbol.dispose", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.use({ [Symbol.dispose]: () => log.push("use") });
+    d.defer(() => log.push("defer"));
+    await d.disposeAsync();
+    assert.deepEqual(log, ["defer", "use"]);
+  });
+});
