@@ -124,6 +124,7 @@ describe("defer(fn, ...args)", () => {
     const log: number[] = [];
     const d = defer();
     // A `var` loop variable is shared by every closure; bound args are not.
+    // deno-lint-ignore no-var no-inner-declarations
     for (var i = 0; i < 3; i++) d.defer((n: number) => log.push(n), i);
     d.dispose();
     assert.deepEqual(log, [2, 1, 0]);
