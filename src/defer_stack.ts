@@ -6,14 +6,19 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
+import { Handle } from "./handle.ts";
 import {
-  Entry,
-  KIND_ADOPT,
-  KIND_DEFER,
-  KIND_USE_ASYNC,
-  KIND_USE_BOTH,
-  Storage,
-} from "./entries.ts";
+  ADOPT,
+  type Callable,
+  DEFER1,
+  DEFERN,
+  HOLE3,
+  NULL,
+  Slots,
+  USE,
+  USE_ASYNC,
+  USE_BOTH,
+} from "./slots.ts";
 import { SuppressedError } from "./suppressed_error.ts";
 
 const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
@@ -45,7 +50,7 @@ const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
  */
 export class DeferStack {
   /** The entries; `null` once the stack is disposed or moved. */
-  #storage: Storage | null = new Storage();
+  #storage: Slots | null = new Slots();
 
   /** Whether the stack has been disposed or moved (true during disposal). */
   get disposed(): boolean {
@@ -90,7 +95,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("use");
     if (value === null || value === undefined) {
-      storage.push(undefined, undefined);
+      storage.items.push(NULL);
       return value;
     }
     if (typeof value !== "object" && typeof value !== "function") {
@@ -108,13 +113,15 @@ export class DeferStack {
           "DeferStack.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
         );
       }
-      storage.push(value, syncMethod);
-      storage.live++;
+      // A plain object on top marks a two-slot record: no marker needed.
+      if (typeof value === "object") storage.items.push(syncMethod, value);
+      else storage.items.push(syncMethod, value, USE);
     } else if (syncMethod === undefined) {
-      new Entry(storage, KIND_USE_ASYNC, asyncMethod, value, undefined);
+      storage.items.push(asyncMethod, value, USE_ASYNC);
     } else {
-      new Entry(storage, KIND_USE_BOTH, asyncMethod, value, syncMethod);
+      storage.items.push(asyncMethod, value, syncMethod, USE_BOTH);
     }
+    storage.live++;
     return value;
   }
 
@@ -151,13 +158,8 @@ export class DeferStack {
         }`,
       );
     }
-    new Entry(
-      storage,
-      KIND_ADOPT,
-      onDispose as (...args: never[]) => unknown,
-      value,
-      undefined,
-    );
+    storage.items.push(onDispose, value, ADOPT);
+    storage.live++;
     return value;
   }
 
@@ -196,7 +198,10 @@ export class DeferStack {
   defer<A extends unknown[]>(
     onDispose: (...args: A) => unknown,
     ...args: A
-  ): DeferHandle {
+  ): DeferHandle;
+  // The arguments are read from `arguments` rather than a rest parameter:
+  // the common `defer(fn)` then allocates no array, and stores one slot.
+  defer(onDispose: Callable): DeferHandle {
     const storage = this.#storage;
     if (storage === null) throw disposedError("defer");
     if (typeof onDispose !== "function") {
@@ -206,13 +211,19 @@ export class DeferStack {
         }`,
       );
     }
-    return new Entry(
-      storage,
-      KIND_DEFER,
-      onDispose as (...args: never[]) => unknown,
-      args.length === 0 ? undefined : args,
-      undefined,
-    );
+    const items = storage.items;
+    const count = arguments.length;
+    if (count === 1) {
+      items.push(onDispose);
+    } else if (count === 2) {
+      items.push(onDispose, arguments[1], DEFER1);
+    } else {
+      const args = new Array(count - 1);
+      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
+      items.push(onDispose, args, DEFERN);
+    }
+    storage.live++;
+    return new Handle(storage, items.length - 1);
   }
 
   /**
@@ -253,7 +264,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("release");
     const dropped = storage.live;
-    storage.clear();
+    storage.finish();
     return dropped;
   }
 
@@ -325,30 +336,68 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     storage.unwinding = true;
-    const ops = storage.ops;
-    const values = storage.values;
+    const items = storage.items;
     let error: unknown;
     let hasError = false;
-    for (let i = ops.length - 1; i >= 0; i--) {
-      const op = ops[i];
+    let p = items.length;
+    while (p > 0) {
+      const top = items[--p];
       try {
         let result: unknown;
-        if (typeof op === "function") {
+        if (typeof top === "function") {
+          storage.cursor = p;
           storage.live--;
-          result = op.call(values[i]);
-        } else if (op instanceof Entry) {
-          if (op.storage !== storage) continue;
-          op.storage = null;
+          result = top();
+        } else if (typeof top === "object") {
+          storage.cursor = --p;
           storage.live--;
-          if (op.kind === KIND_USE_ASYNC) {
-            observe(op.call());
-            throw new TypeError(
-              "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
-            );
-          }
-          result = op.callSync();
+          result = (items[p] as Callable).call(top);
         } else {
-          continue; // use(null) placeholder or released slot
+          // Every callee is read into a local first: calling `items[p](...)`
+          // would pass the array as `this`.
+          let fn: Callable;
+          switch (top) {
+            case DEFER1:
+              storage.cursor = p -= 2;
+              storage.live--;
+              fn = items[p] as Callable;
+              result = fn(items[p + 1]);
+              break;
+            case DEFERN:
+              storage.cursor = p -= 2;
+              storage.live--;
+              fn = items[p] as Callable;
+              result = fn(...(items[p + 1] as unknown[]));
+              break;
+            case ADOPT:
+              storage.cursor = p -= 2;
+              storage.live--;
+              fn = items[p] as Callable;
+              result = fn(items[p + 1]);
+              break;
+            case USE:
+              storage.cursor = p -= 2;
+              storage.live--;
+              result = (items[p] as Callable).call(items[p + 1]);
+              break;
+            case USE_BOTH:
+              storage.cursor = p -= 3;
+              storage.live--;
+              result = (items[p + 2] as Callable).call(items[p + 1]);
+              break;
+            case USE_ASYNC:
+              storage.cursor = p -= 2;
+              storage.live--;
+              observe((items[p] as Callable).call(items[p + 1]));
+              throw new TypeError(
+                "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
+              );
+            case HOLE3:
+              p -= 2;
+              continue;
+            default: // NULL, HOLE1
+              continue;
+          }
         }
         if (result !== undefined && isThenable(result)) {
           observe(result);
@@ -365,9 +414,7 @@ export class DeferStack {
         }
       }
     }
-    storage.values = [];
-    storage.ops = [];
-    storage.holes = 0;
+    storage.finish();
     if (hasError) throw error;
   }
 
@@ -404,53 +451,88 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     storage.unwinding = true;
-    const ops = storage.ops;
-    const values = storage.values;
+    const items = storage.items;
     let error: unknown;
     let hasError = false;
     // The spec's DisposeResources flags: a use(null) owes one await unless
     // some other entry awaited.
     let needsAwait = false;
     let hasAwaited = false;
-    for (let i = ops.length - 1; i >= 0; i--) {
-      const op = ops[i];
+    let p = items.length;
+    while (p > 0) {
+      const top = items[--p];
+      let result: unknown;
       let failure: unknown;
       let failed = false;
-      if (typeof op === "function") {
-        // The spec wraps a Symbol.dispose fallback in a function that
-        // ignores its result and returns a promise, which is awaited: one
-        // await, after which a throw surfaces as a rejection.
-        storage.live--;
-        try {
-          op.call(values[i]);
-        } catch (e) {
-          failure = e;
-          failed = true;
-        }
-        hasAwaited = true;
-        await undefined;
-      } else if (op instanceof Entry) {
-        if (op.storage !== storage) continue;
-        op.storage = null;
-        storage.live--;
-        let result: unknown;
-        try {
-          result = op.call();
-        } catch (e) {
-          failure = e;
-          failed = true;
-        }
-        if (!failed) {
-          hasAwaited = true;
-          try {
-            await result;
-          } catch (e) {
-            failure = e;
-            failed = true;
+      let fallback = false;
+      try {
+        if (typeof top === "function") {
+          storage.cursor = p;
+          storage.live--;
+          result = top();
+        } else if (typeof top === "object") {
+          // The spec wraps a Symbol.dispose fallback in a function that
+          // ignores its result and returns a promise, which is awaited:
+          // one await, after which a throw surfaces as a rejection.
+          fallback = true;
+          storage.cursor = --p;
+          storage.live--;
+          (items[p] as Callable).call(top);
+        } else {
+          let fn: Callable;
+          switch (top) {
+            case DEFER1:
+            case ADOPT:
+              storage.cursor = p -= 2;
+              storage.live--;
+              fn = items[p] as Callable;
+              result = fn(items[p + 1]);
+              break;
+            case DEFERN:
+              storage.cursor = p -= 2;
+              storage.live--;
+              fn = items[p] as Callable;
+              result = fn(...(items[p + 1] as unknown[]));
+              break;
+            case USE_ASYNC:
+              storage.cursor = p -= 2;
+              storage.live--;
+              result = (items[p] as Callable).call(items[p + 1]);
+              break;
+            case USE_BOTH:
+              storage.cursor = p -= 3;
+              storage.live--;
+              result = (items[p] as Callable).call(items[p + 1]);
+              break;
+            case USE: // a fallback, as above
+              fallback = true;
+              storage.cursor = p -= 2;
+              storage.live--;
+              (items[p] as Callable).call(items[p + 1]);
+              break;
+            case NULL:
+              needsAwait = true;
+              continue;
+            case HOLE3:
+              p -= 2;
+              continue;
+            default: // HOLE1
+              continue;
           }
         }
-      } else if (op === undefined) {
-        needsAwait = true;
+      } catch (e) {
+        failure = e;
+        failed = true;
+      }
+      // A cleanup that threw synchronously is not awaited; the fallback is.
+      if (!failed || fallback) {
+        hasAwaited = true;
+        try {
+          await result;
+        } catch (e) {
+          failure = e;
+          failed = true;
+        }
       }
       if (failed) {
         if (hasError) {
@@ -462,9 +544,7 @@ export class DeferStack {
       }
     }
     if (needsAwait && !hasAwaited) await undefined;
-    storage.values = [];
-    storage.ops = [];
-    storage.holes = 0;
+    storage.finish();
     if (hasError) throw error;
   }
 

@@ -1,0 +1,46 @@
+/**
+ * The implementation behind {@linkcode DeferHandle}. Not exported from
+ * `mod.ts`: users see only the interface.
+ *
+ * @module
+ */
+
+import type { DeferHandle } from "./defer_handle.ts";
+import type { Slots } from "./slots.ts";
+
+/**
+ * A handle holds no cleanup, only where its entry is: the stack never
+ * references it, so a handle the caller drops costs nothing to keep (and an
+ * optimising compiler may not allocate it at all).
+ */
+export class Handle implements DeferHandle {
+  #slots: Slots;
+  /** The index of the entry's top slot; -1 once run or released here. */
+  #top: number;
+  #epoch: number;
+
+  constructor(slots: Slots, top: number) {
+    this.#slots = slots;
+    this.#top = top;
+    this.#epoch = slots.epoch;
+  }
+
+  get pending(): boolean {
+    return this.#top >= 0 && this.#slots.isPending(this.#top, this.#epoch);
+  }
+
+  release(): boolean {
+    if (!this.pending) return false;
+    const top = this.#top;
+    this.#top = -1;
+    this.#slots.remove(top);
+    return true;
+  }
+
+  dispose(): unknown {
+    if (!this.pending) return undefined;
+    const top = this.#top;
+    this.#top = -1;
+    return this.#slots.runEarly(top);
+  }
+}

@@ -1,0 +1,167 @@
+// How entries are stored: slots reused after a release, memory that stays
+// bounded under churn, and stacks of a million entries. Needs a way to force
+// garbage collection: --expose-gc (Node, Deno's --v8-flags) or Bun.gc.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { defer } from "../mod.ts";
+
+function forceGc(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(sync: boolean): void };
+  };
+  if (g.gc) g.gc();
+  else if (g.Bun) g.Bun.gc(true);
+  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
+}
+
+/** Heap in use after a full collection, in bytes. */
+async function settledHeap(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  forceGc();
+  return process.memoryUsage().heapUsed;
+}
+
+describe("handles whose slot was reused", () => {
+  it("stay released when a new entry takes the slot of a released top entry", () => {
+    const log: string[] = [];
+    const d = defer();
+    const old = d.defer(() => log.push("old"));
+    old.release();
+    const fresh = d.defer(() => log.push("fresh"));
+    assert.equal(old.pending, false);
+    assert.equal(old.release(), false);
+    assert.equal(old.dispose(), undefined);
+    assert.equal(fresh.pending, true);
+    d.dispose();
+    assert.deepEqual(log, ["fresh"]);
+  });
+
+  it("stay released after release() of the whole stack and new entries", () => {
+    const log: string[] = [];
+    const d = defer();
+    const old = d.defer((x: string) => log.push(x), "old");
+    d.release();
+    d.defer((x: string) => log.push(x), "fresh");
+    assert.equal(old.pending, false);
+    assert.equal(old.dispose(), undefined);
+    d.dispose();
+    assert.deepEqual(log, ["fresh"]);
+  });
+
+  it("release entries with bound arguments at the top and below it", () => {
+    const log: string[] = [];
+    const d = defer();
+    const below = d.defer((a: string, b: string) => log.push(a + b), "x", "y");
+    d.defer((a: string) => log.push(a), "kept");
+    const top = d.defer((a: string) => log.push(a), "top");
+    assert.equal(top.release(), true);
+    assert.equal(below.release(), true);
+    d.defer(() => log.push("new top"));
+    d.dispose();
+    assert.deepEqual(log, ["new top", "kept"]);
+  });
+
+  it("run entries early with one and with several bound arguments", () => {
+    const d = defer();
+    const one = d.defer((a: number) => a * 2, 21);
+    const many = d.defer(
+      (a: number, b: number, c: number) => a + b + c,
+      1,
+      2,
+      3,
+    );
+    assert.equal(one.dispose(), 42);
+    assert.equal(many.dispose(), 6);
+    assert.equal(d.size, 0);
+  });
+});
+
+describe("memory", () => {
+  it("lets a released cleanup and its arguments be collected at once", async () => {
+    const d = defer();
+    let payload: object | undefined = { big: new Array(1000).fill(1) };
+    const ref = new WeakRef(payload);
+    const handle = d.defer((p: object) => p, payload);
+    payload = undefined;
+    d.defer(() => {}); // keep an entry above, so the slot becomes a hole
+    handle.release();
+    await settledHeap();
+    assert.equal(ref.deref(), undefined);
+    assert.equal(d.size, 1);
+  });
+
+  it("stays bounded over a million register/release cycles on one stack", async () => {
+    const d = defer();
+    d.defer(() => {}); // a long-lived entry at the bottom
+    const cycle = () => {
+      const a = d.defer((n: number) => n, 1);
+      const b = d.defer(() => {});
+      a.release(); // below the top: a hole for now
+      b.release(); // the top: goes, and takes the hole with it
+    };
+    for (let i = 0; i < 10_000; i++) cycle(); // warm up
+    const before = await settledHeap();
+    for (let i = 0; i < 1_000_000; i++) cycle();
+    const after = await settledHeap();
+    assert.equal(d.size, 1);
+    // A million cycles with even one leaked slot each would add megabytes.
+    assert.ok(
+      after - before < 1_000_000,
+      `heap grew by ${after - before} bytes`,
+    );
+  });
+});
+
+describe("a million entries", () => {
+  it("all run, last registered first", () => {
+    const n = 1_000_000;
+    let expected = n - 1;
+    let outOfOrder = 0;
+    const d = defer();
+    for (let i = 0; i < n; i++) {
+      d.defer((k: number) => {
+        if (k !== expected--) outOfOrder++;
+      }, i);
+    }
+    assert.equal(d.size, n);
+    d.dispose();
+    assert.equal(outOfOrder, 0);
+    assert.equal(expected, -1);
+  });
+
+  it("that all throw give an error chain holding every error, without overflowing the stack", () => {
+    const n = 1_000_000;
+    const d = defer();
+    for (let i = 0; i < n; i++) {
+      d.defer((k: number) => {
+        throw k;
+      }, i);
+    }
+    let e: unknown;
+    // Capturing a stack trace for each of a million SuppressedErrors is what
+    // would make this slow; the chain's shape is what is under test.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      d.dispose();
+    } catch (caught) {
+      e = caught;
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    // Walk the chain without recursion: error holds entry k, suppressed the rest.
+    let depth = 0;
+    let ok = true;
+    while (e instanceof Error && e.name === "SuppressedError") {
+      const s = e as Error & { error: unknown; suppressed: unknown };
+      if (s.error !== depth) ok = false;
+      depth++;
+      e = s.suppressed;
+    }
+    assert.equal(e, n - 1); // the innermost: the last registered, thrown first
+    assert.equal(depth, n - 1);
+    assert.ok(ok, "each level holds the next entry's error");
+  });
+});
