@@ -83,15 +83,23 @@ export class Slots {
     const narrow = typeof items[top] === "function";
     this.live--;
     if (!this.unwinding && top === items.length - 1) {
-      let length = narrow ? top : top - 2;
-      // Holes just below go too, so churn at the top leaves nothing behind.
-      while (length > 0) {
-        const below = items[length - 1];
-        if (below === HOLE1) length -= 1;
-        else if (below === HOLE3) length -= 3;
-        else break;
+      // pop() rather than setting length: it is the cheaper operation in
+      // every engine, and churn at the top is the common case.
+      items.pop();
+      if (!narrow) {
+        items.pop();
+        items.pop();
       }
-      items.length = length;
+      // Holes just below go too, so churn at the top leaves nothing behind.
+      let below = items[items.length - 1];
+      while (below === HOLE1 || below === HOLE3) {
+        items.pop();
+        if (below === HOLE3) {
+          items.pop();
+          items.pop();
+        }
+        below = items[items.length - 1];
+      }
     } else if (narrow) {
       items[top] = HOLE1;
     } else {

@@ -1,0 +1,19 @@
+/**
+ * `deno bench` entry: every case of `implementations.ts`, grouped by
+ * scenario and size, with the native stack as the baseline.
+ *
+ * @module
+ */
+import { cases } from "./implementations.ts";
+
+for (const c of cases()) {
+  // Large stacks take a long time per iteration: fewer, fixed iterations.
+  const big = c.n >= 100_000 && c.scenario !== "move";
+  Deno.bench({
+    name: c.impl,
+    group: c.group,
+    baseline: c.baseline,
+    ...(big ? { n: 15, warmup: 3 } : {}),
+    fn: c.fn,
+  });
+}
