@@ -1,12 +1,12 @@
 /**
- * `deno bench` entry: every case of `implementations.ts`, grouped by
+ * `deno bench` entry: every case of `scenarios.ts`, grouped by
  * scenario and size, with the native stack as the baseline.
  *
  * @module
  */
-import { cases } from "./implementations.ts";
+import { cases } from "./cases.ts";
 
-for (const c of cases()) {
+for (const c of await cases()) {
   // Large stacks take a long time per iteration: fewer, fixed iterations.
   const big = c.n >= 100_000 && c.scenario !== "move";
   Deno.bench({

@@ -264,7 +264,8 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("release");
     const dropped = storage.live;
-    storage.finish();
+    storage.retire();
+    this.#storage = new Slots();
     return dropped;
   }
 
@@ -414,7 +415,7 @@ export class DeferStack {
         }
       }
     }
-    storage.finish();
+    storage.retire();
     if (hasError) throw error;
   }
 
@@ -544,7 +545,7 @@ export class DeferStack {
       }
     }
     if (needsAwait && !hasAwaited) await undefined;
-    storage.finish();
+    storage.retire();
     if (hasError) throw error;
   }
 

@@ -17,16 +17,15 @@ export class Handle implements DeferHandle {
   #slots: Slots;
   /** The index of the entry's top slot; -1 once run or released here. */
   #top: number;
-  #epoch: number;
 
+  // Two fields only: a kept handle is most of what a defer() entry costs.
   constructor(slots: Slots, top: number) {
     this.#slots = slots;
     this.#top = top;
-    this.#epoch = slots.epoch;
   }
 
   get pending(): boolean {
-    return this.#top >= 0 && this.#slots.isPending(this.#top, this.#epoch);
+    return this.#top >= 0 && this.#slots.isPending(this.#top);
   }
 
   release(): boolean {

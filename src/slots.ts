@@ -30,9 +30,10 @@
  * released (then holes just below it go too). So memory is bounded by the
  * stack's peak size however long register/release churn goes on. An index
  * can be reused after such a shrink, but only by a new entry after the old
- * one was released through its own handle, which then knows it is done;
- * `release()` of the whole stack and the end of disposal bump `epoch`, which
- * retires every older handle at once.
+ * one was released through its own handle, which then knows it is done.
+ * `release()` of the whole stack and the end of disposal retire the `Slots`
+ * object itself, which retires every handle on it at once; `release()` gives
+ * the stack a fresh one.
  *
  * @module
  */
@@ -65,16 +66,16 @@ export class Slots {
   items: unknown[] = [];
   /** Pending entries, `use(null)` placeholders not counted. */
   live = 0;
-  /** Bumped when every existing entry is dropped or has run. */
-  epoch = 0;
+  /** True once every entry was dropped or has run: no handle is pending. */
+  retired = false;
   /** True while a dispose loop walks `items`; slots must not move then. */
   unwinding = false;
   /** While unwinding: records at or above this index have run or are running. */
   cursor = 0;
 
   /** Whether the `defer()` record with top slot `top` is still pending. */
-  isPending(top: number, epoch: number): boolean {
-    return epoch === this.epoch && (!this.unwinding || top < this.cursor);
+  isPending(top: number): boolean {
+    return !this.retired && (!this.unwinding || top < this.cursor);
   }
 
   /** Takes the pending `defer()` record with top slot `top` out. */
@@ -123,11 +124,11 @@ export class Slots {
     return marker === DEFER1 ? fn(arg) : fn(...(arg as unknown[]));
   }
 
-  /** Marks the end of disposal: nothing is pending any more. */
-  finish(): void {
+  /** Drops every entry for good: after disposal, or for `release()`. */
+  retire(): void {
     this.items = [];
     this.live = 0;
     this.unwinding = false;
-    this.epoch++;
+    this.retired = true;
   }
 }

@@ -1,0 +1,182 @@
+/**
+ * The benchmark scenarios for one implementation. `cases.ts` imports this
+ * module once per implementation (with a different query string), so each
+ * implementation gets its own copy of every loop: call sites then see one
+ * stack class each, as in real code, instead of every class at once, which
+ * would make them megamorphic and penalise whichever runs last.
+ *
+ * @module
+ */
+
+import { defer } from "../mod.ts";
+import type { Implementation } from "./implementations.ts";
+
+/** One benchmark: a group, the implementation, and the function to time. */
+export interface Case {
+  group: string;
+  /** The scenario's key, for the report. */
+  scenario: string;
+  n: number;
+  impl: string;
+  fn: () => void | Promise<void>;
+  /** The implementation others in the group are compared with. */
+  baseline: boolean;
+}
+
+// deno-lint-ignore no-explicit-any
+const sink: any[] = [];
+const noop = (): void => {};
+const asyncNoop = (): void => {};
+
+/** `n` distinct disposables, made once so creating them is not timed. */
+function disposables(n: number): Disposable[] {
+  return Array.from({ length: n }, () => ({ [Symbol.dispose]: noop }));
+}
+
+function asyncDisposables(n: number): AsyncDisposable[] {
+  return Array.from(
+    { length: n },
+    () => ({ [Symbol.asyncDispose]: asyncNoop }) as unknown as AsyncDisposable,
+  );
+}
+
+function throwing(rate: number) {
+  let i = 0;
+  const every = Math.round(1 / rate);
+  return (): void => {
+    if (++i % every === 0) throw new Error("cleanup failed");
+  };
+}
+
+/**
+ * Every case for `impl`; `"floor"` is the plain array of callbacks walked
+ * backwards, which no stack can beat.
+ */
+export function scenarios(impl: Implementation | "floor"): Case[] {
+  const out: Case[] = [];
+  const name = impl === "floor" ? "floor" : impl.name;
+  const add = (
+    scenario: string,
+    n: number,
+    fn: () => void | Promise<void>,
+  ) =>
+    out.push({
+      group: `${scenario} n=${n}`,
+      scenario,
+      n,
+      impl: name,
+      fn,
+      baseline: name === "native",
+    });
+  const sizes = (list: number[]) =>
+    list.filter((n) => impl === "floor" || n <= impl.maxN);
+
+  // One function per scenario, taking the size as a parameter: the small
+  // sizes, timed first, warm up exactly the code the large ones run.
+  const deferRun = impl === "floor"
+    ? (n: number) => {
+      const fns: (() => void)[] = [];
+      for (let i = 0; i < n; i++) fns.push(noop);
+      for (let i = fns.length - 1; i >= 0; i--) fns[i]();
+    }
+    : (n: number) => {
+      const s = impl.makeSync();
+      for (let i = 0; i < n; i++) s.defer(noop);
+      s.dispose();
+    };
+  for (const n of sizes([1_000, 100_000, 1_000_000])) {
+    add("defer", n, () => deferRun(n));
+  }
+
+  const useRun = impl === "floor"
+    ? (values: Disposable[]) => {
+      const used: Disposable[] = [];
+      for (let i = 0; i < values.length; i++) used.push(values[i]);
+      for (let i = used.length - 1; i >= 0; i--) used[i][Symbol.dispose]();
+    }
+    : (values: Disposable[]) => {
+      const s = impl.makeSync();
+      for (let i = 0; i < values.length; i++) s.use(values[i]);
+      s.dispose();
+    };
+  for (const n of sizes([1_000, 100_000, 1_000_000])) {
+    const values = disposables(n);
+    add("use", n, () => useRun(values));
+  }
+
+  const asyncRun = impl === "floor"
+    ? async (values: AsyncDisposable[]) => {
+      const used: AsyncDisposable[] = [];
+      for (let i = 0; i < values.length; i++) used.push(values[i]);
+      for (let i = used.length - 1; i >= 0; i--) {
+        await used[i][Symbol.asyncDispose]();
+      }
+    }
+    : async (values: AsyncDisposable[]) => {
+      const s = impl.makeAsync();
+      for (let i = 0; i < values.length; i++) s.use(values[i]);
+      await s.disposeAsync();
+    };
+  for (const n of sizes([1_000, 100_000])) {
+    const values = asyncDisposables(n);
+    add("async", n, () => asyncRun(values));
+  }
+
+  if (impl !== "floor") {
+    for (const n of sizes([10_000])) {
+      for (const rate of [0.01, 1]) {
+        add(`throwing ${rate * 100}%`, n, () => {
+          const s = impl.makeSync();
+          const fail = throwing(rate);
+          for (let i = 0; i < n; i++) s.defer(fail);
+          try {
+            s.dispose();
+          } catch (e) {
+            sink[0] = e;
+          }
+        });
+      }
+    }
+    for (const size of sizes([10, 1_000_000])) {
+      let s = impl.makeSync();
+      for (let i = 0; i < size; i++) s.defer(noop);
+      add("move", size, () => {
+        s = s.move();
+      });
+    }
+  }
+
+  // Release is an extension: only defer() and the floor can do it.
+  const m = 1_000_000;
+  if (impl === "floor") {
+    add("churn", m, () => {
+      const fns: (() => void)[] = [noop];
+      for (let i = 0; i < m; i++) {
+        fns.push(noop);
+        fns.pop();
+      }
+      for (let i = fns.length - 1; i >= 0; i--) fns[i]();
+    });
+    add("release half", m, () => {
+      const fns: ((() => void) | undefined)[] = [];
+      for (let i = 0; i < m; i++) fns.push(noop);
+      for (let i = 0; i < m; i += 2) fns[i] = undefined;
+      for (let i = fns.length - 1; i >= 0; i--) fns[i]?.();
+    });
+  } else if (impl.name === "defer()") {
+    add("churn", m, () => {
+      const s = defer();
+      s.defer(noop);
+      for (let i = 0; i < m; i++) s.defer(noop).release();
+      s.dispose();
+    });
+    add("release half", m, () => {
+      const s = defer();
+      const handles = [];
+      for (let i = 0; i < m; i++) handles.push(s.defer(noop));
+      for (let i = 0; i < m; i += 2) handles[i].release();
+      s.dispose();
+    });
+  }
+  return out;
+}
