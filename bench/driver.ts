@@ -3,6 +3,7 @@
  * runs this file (Node, Bun or Deno), and prints the results as JSON.
  *
  *   node --expose-gc bench/driver.ts > bench/results/node.json
+ *   bun bench/driver.ts --filter '^defer' > /tmp/bun-defer.json
  *
  * @module
  */
@@ -35,8 +36,12 @@ function runtime(): { name: string; version: string } {
   return { name: "node", version: process.versions.node };
 }
 
+// `--filter REGEX` keeps the groups that match, for a quicker look.
+const at = process.argv.indexOf("--filter");
+const filter = at > 0 ? new RegExp(process.argv[at + 1]) : undefined;
+
 const results: Result[] = [];
-const all = await cases();
+const all = (await cases()).filter((c) => !filter || filter.test(c.group));
 for (const [i, c] of all.entries()) {
   // Large stacks: enough warm-up samples for the JIT to reach the code
   // users run in steady state, and on V8 a collection before every sample
