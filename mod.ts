@@ -36,7 +36,14 @@
  * @module
  */
 
-export { defer, DeferStack } from "./src/defer_stack.ts";
+export { defer, type DeferOptions, DeferStack } from "./src/defer_stack.ts";
+export { scope } from "./src/scope.ts";
+export {
+  type LeakCheckOption,
+  type LeakHandler,
+  type LeakReport,
+  setLeakCheck,
+} from "./src/leak_check.ts";
 export type { DeferHandle } from "./src/defer_handle.ts";
 export {
   SuppressedError,

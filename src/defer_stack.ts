@@ -6,13 +6,24 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import { Handle } from "./handle.ts";
+import { FailureHandle, Handle } from "./handle.ts";
+import {
+  type LeakCheckOption,
+  leakHandlerFor,
+  type LeakWatch,
+  unwatch,
+  watch,
+} from "./leak_check.ts";
 import {
   ADOPT,
   type Callable,
   DEFER1,
   DEFERN,
+  FAIL0,
+  FAIL1,
+  FAILN,
   HOLE3,
+  HOLE4,
   NULL,
   Slots,
   USE,
@@ -22,6 +33,17 @@ import {
 import { SuppressedError } from "./suppressed_error.ts";
 
 const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
+
+/** Options for {@linkcode defer} and the {@linkcode DeferStack} constructor. */
+export interface DeferOptions {
+  /**
+   * Report this stack if it is garbage-collected while entries are still
+   * pending: `true` warns on the console, a function receives the
+   * {@linkcode LeakReport}, `false` turns the check off for this stack.
+   * Defaults to what {@linkcode setLeakCheck} set (off unless set).
+   */
+  leakCheck?: LeakCheckOption;
+}
 
 /**
  * A stack of cleanups that runs them last-in, first-out when disposed. It is
@@ -51,6 +73,27 @@ const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
 export class DeferStack {
   /** The entries; `null` once the stack is disposed or moved. */
   #storage: Slots | null = new Slots();
+  /** Set only when the leak check is on for this stack. */
+  #watch: LeakWatch | null = null;
+
+  /**
+   * Creates an empty stack; the same as {@linkcode defer}.
+   *
+   * @param options See {@linkcode DeferOptions}.
+   */
+  constructor(options?: DeferOptions) {
+    if (
+      options !== undefined && (options === null || typeof options !== "object")
+    ) {
+      throw new TypeError(
+        `DeferStack: options must be an object, got ${describe(options)}`,
+      );
+    }
+    const handler = leakHandlerFor(options?.leakCheck);
+    if (handler !== null) {
+      this.#watch = watch(this, this.#storage as Slots, handler);
+    }
+  }
 
   /** Whether the stack has been disposed or moved (true during disposal). */
   get disposed(): boolean {
@@ -227,6 +270,108 @@ export class DeferStack {
   }
 
   /**
+   * Adds a cleanup that runs only if the scope fails: at disposal, in the
+   * same last-in, first-out order as every other entry, unless
+   * {@linkcode DeferStack.commit} was called first. Arguments are bound
+   * now, as for {@linkcode DeferStack.defer}. The rollback of a transaction
+   * is failure-only; closing its connection is not.
+   *
+   * Inside {@linkcode scope} the outcome comes from the body (a throw or a
+   * rejection is a failure); under `using`, call `commit()` on the success
+   * path. A stack disposed without `commit()` counts as failed.
+   *
+   * This is an extension; the standard stacks have no such method.
+   *
+   * @param onFailure The cleanup to run on failure.
+   * @param args Arguments passed to `onFailure` when it runs.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   * @throws {ReferenceError} If the stack is already disposed.
+   * @throws {TypeError} If `onFailure` is not callable.
+   *
+   * @example A transaction: roll back on failure, always close
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * function transfer(ok: boolean): void {
+   *   using d = defer();
+   *   log.push("begin");
+   *   d.defer(() => log.push("close connection"));
+   *   d.onFailure(() => log.push("rollback"));
+   *   if (!ok) throw new Error("insufficient funds");
+   *   log.push("commit");
+   *   d.commit(); // success: the rollback is released
+   * }
+   *
+   * transfer(true);
+   * assert.deepEqual(log, ["begin", "commit", "close connection"]);
+   * log.length = 0;
+   * assert.throws(() => transfer(false), /insufficient funds/);
+   * assert.deepEqual(log, ["begin", "rollback", "close connection"]);
+   * ```
+   */
+  onFailure<A extends unknown[]>(
+    onFailure: (...args: A) => unknown,
+    ...args: A
+  ): DeferHandle;
+  onFailure(onFailure: Callable): DeferHandle {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("onFailure");
+    if (typeof onFailure !== "function") {
+      throw new TypeError(
+        `DeferStack.onFailure(): onFailure must be a function, got ${
+          describe(onFailure)
+        }`,
+      );
+    }
+    const items = storage.items;
+    const count = arguments.length;
+    if (count === 1) {
+      items.push(onFailure, undefined, storage.generation, FAIL0);
+    } else if (count === 2) {
+      items.push(onFailure, arguments[1], storage.generation, FAIL1);
+    } else {
+      const args = new Array(count - 1);
+      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
+      items.push(onFailure, args, storage.generation, FAILN);
+    }
+    storage.live++;
+    storage.failures++;
+    return new FailureHandle(storage, items.length - 1);
+  }
+
+  /**
+   * Declares success: every pending {@linkcode DeferStack.onFailure} entry
+   * is released (it will never run); every other entry still runs at
+   * disposal. Failure-only entries added later are pending again until the
+   * next `commit()`. {@linkcode scope} calls this when its body succeeds.
+   *
+   * This is an extension; the standard stacks have no such method.
+   *
+   * @returns The number of failure-only entries released.
+   * @throws {ReferenceError} If the stack is already disposed.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * const rollback = d.onFailure(() => {});
+   * d.defer(() => {});
+   * assert.equal(d.commit(), 1);
+   * assert.equal(rollback.pending, false);
+   * assert.equal(d.size, 1);
+   * ```
+   */
+  commit(): number {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("commit");
+    return storage.commit();
+  }
+
+  /**
    * Drops every pending entry: none of them will run, their handles say they
    * are no longer pending. The stack stays open for new entries. This is the
    * release-on-success pattern: register cleanups while acquiring, and keep
@@ -265,7 +410,9 @@ export class DeferStack {
     if (storage === null) throw disposedError("release");
     const dropped = storage.live;
     storage.retire();
-    this.#storage = new Slots();
+    const fresh = new Slots();
+    this.#storage = fresh;
+    if (this.#watch !== null) this.#watch.slots = fresh;
     return dropped;
   }
 
@@ -297,9 +444,15 @@ export class DeferStack {
   move(): DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("move");
-    const next = new DeferStack();
+    const next = new DeferStack({ leakCheck: false });
     next.#storage = storage;
     this.#storage = null;
+    const w = this.#watch;
+    if (w !== null) {
+      unwatch(this, w);
+      this.#watch = null;
+      next.#watch = watch(next, storage, w.handler);
+    }
     return next;
   }
 
@@ -336,6 +489,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
+    if (this.#watch !== null) unwatch(this, this.#watch);
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -393,8 +547,26 @@ export class DeferStack {
               throw new TypeError(
                 "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
               );
+            case FAIL0:
+            case FAIL1:
+            case FAILN:
+              p -= 3;
+              if (items[p + 2] !== storage.generation) continue; // committed
+              storage.cursor = p;
+              storage.live--;
+              storage.failures--;
+              fn = items[p] as Callable;
+              result = top === FAIL0
+                ? fn()
+                : top === FAIL1
+                ? fn(items[p + 1])
+                : fn(...(items[p + 1] as unknown[]));
+              break;
             case HOLE3:
               p -= 2;
+              continue;
+            case HOLE4:
+              p -= 3;
               continue;
             default: // NULL, HOLE1
               continue;
@@ -451,6 +623,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
+    if (this.#watch !== null) unwatch(this, this.#watch);
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -511,11 +684,29 @@ export class DeferStack {
               storage.live--;
               (items[p] as Callable).call(items[p + 1]);
               break;
+            case FAIL0:
+            case FAIL1:
+            case FAILN:
+              p -= 3;
+              if (items[p + 2] !== storage.generation) continue; // committed
+              storage.cursor = p;
+              storage.live--;
+              storage.failures--;
+              fn = items[p] as Callable;
+              result = top === FAIL0
+                ? fn()
+                : top === FAIL1
+                ? fn(items[p + 1])
+                : fn(...(items[p + 1] as unknown[]));
+              break;
             case NULL:
               needsAwait = true;
               continue;
             case HOLE3:
               p -= 2;
+              continue;
+            case HOLE4:
+              p -= 3;
               continue;
             default: // HOLE1
               continue;
@@ -584,6 +775,7 @@ Object.defineProperties(DeferStack.prototype, {
  * Creates an empty {@linkcode DeferStack}: the stack of cleanups, usable with
  * `using` and with `await using`.
  *
+ * @param options See {@linkcode DeferOptions}: the leak check.
  * @returns A new, empty stack.
  *
  * @example Release on success with `using`
@@ -611,8 +803,8 @@ Object.defineProperties(DeferStack.prototype, {
  * assert.deepEqual(log, ["open a", "open b"]);
  * ```
  */
-export function defer(): DeferStack {
-  return new DeferStack();
+export function defer(options?: DeferOptions): DeferStack {
+  return new DeferStack(options);
 }
 
 function disposedError(method: string): ReferenceError {

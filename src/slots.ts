@@ -16,7 +16,8 @@
  * | `asyncMethod, value, USE_ASYNC`         | `use()`, `Symbol.asyncDispose` only |
  * | `asyncMethod, value, syncMethod, USE_BOTH` | `use()`, both methods       |
  * | `NULL`                                  | `use(null)` / `use(undefined)` |
- * | `HOLE1` or `undefined, undefined, HOLE3`| a released `defer()` entry     |
+ * | `fn, arg, gen, FAIL0` / `FAIL1` / `FAILN` | `onFailure(fn, ...)`        |
+ * | `HOLE1`, `…, HOLE3` or `…, HOLE4`       | a released entry               |
  *
  * A top slot is a function (the one-slot `defer(fn)`, the most common
  * entry), a non-function object (the two-slot `use()`), or one of the small
@@ -33,7 +34,10 @@
  * one was released through its own handle, which then knows it is done.
  * `release()` of the whole stack and the end of disposal retire the `Slots`
  * object itself, which retires every handle on it at once; `release()` gives
- * the stack a fresh one.
+ * the stack a fresh one. `commit()` releases every failure-only entry at
+ * once by bumping `generation`: a failure-only record (and its handle)
+ * carries the generation it was registered in, and is dead once that is
+ * not the current one.
  *
  * @module
  */
@@ -56,6 +60,19 @@ export const NULL = 7;
 export const HOLE1 = 8;
 /** A released three-slot `defer(fn, ...args)` entry. */
 export const HOLE3 = 9;
+/** `fn, undefined, gen, FAIL0`: `onFailure(fn)`. */
+export const FAIL0 = 10;
+/** `fn, arg, gen, FAIL1`: `onFailure(fn, arg)`. */
+export const FAIL1 = 11;
+/** `fn, args, gen, FAILN`: `onFailure(fn, ...args)`. */
+export const FAILN = 12;
+/** A released four-slot `onFailure()` entry. */
+export const HOLE4 = 13;
+
+/** Whether a top slot marks a failure-only record. */
+export function isFailure(marker: unknown): boolean {
+  return marker === FAIL0 || marker === FAIL1 || marker === FAILN;
+}
 
 /** A callable as stored: called with whatever arguments the record holds. */
 export type Callable = (...args: unknown[]) => unknown;
@@ -66,6 +83,10 @@ export class Slots {
   items: unknown[] = [];
   /** Pending entries, `use(null)` placeholders not counted. */
   live = 0;
+  /** Pending failure-only entries (included in `live`). */
+  failures = 0;
+  /** Failure-only records of an older generation were committed: dead. */
+  generation = 0;
   /** True once every entry was dropped or has run: no handle is pending. */
   retired = false;
   /** True while a dispose loop walks `items`; slots must not move then. */
@@ -78,39 +99,51 @@ export class Slots {
     return !this.retired && (!this.unwinding || top < this.cursor);
   }
 
-  /** Takes the pending `defer()` record with top slot `top` out. */
+  /** Takes the pending record with top slot `top` out. */
   remove(top: number): void {
     const items = this.items;
-    const narrow = typeof items[top] === "function";
+    const marker = items[top];
+    const width = typeof marker === "function"
+      ? 1
+      : isFailure(marker)
+      ? (this.failures--, 4)
+      : 3;
     this.live--;
     if (!this.unwinding && top === items.length - 1) {
       // pop() rather than setting length: it is the cheaper operation in
       // every engine, and churn at the top is the common case.
-      items.pop();
-      if (!narrow) {
-        items.pop();
-        items.pop();
-      }
-      // Holes just below go too, so churn at the top leaves nothing behind.
-      let below = items[items.length - 1];
-      while (below === HOLE1 || below === HOLE3) {
-        items.pop();
-        if (below === HOLE3) {
-          items.pop();
-          items.pop();
-        }
-        below = items[items.length - 1];
-      }
-    } else if (narrow) {
+      for (let i = 0; i < width; i++) items.pop();
+      this.popDead();
+    } else if (width === 1) {
       items[top] = HOLE1;
     } else {
-      items[top - 2] = undefined;
-      items[top - 1] = undefined;
-      items[top] = HOLE3;
+      for (let i = top - width + 1; i < top; i++) items[i] = undefined;
+      items[top] = width === 3 ? HOLE3 : HOLE4;
     }
   }
 
-  /** Takes the pending `defer()` record with top slot `top` out and runs it. */
+  /**
+   * Pops holes and committed failure-only records off the top, so churn at
+   * the top of a long-lived stack leaves nothing behind. Their handles
+   * already know they are done, so their slots may be reused.
+   */
+  popDead(): void {
+    const items = this.items;
+    for (;;) {
+      const top = items[items.length - 1];
+      let width: number;
+      if (top === HOLE1) width = 1;
+      else if (top === HOLE3) width = 3;
+      else if (top === HOLE4) width = 4;
+      else if (
+        isFailure(top) && items[items.length - 2] !== this.generation
+      ) width = 4;
+      else return;
+      for (let i = 0; i < width; i++) items.pop();
+    }
+  }
+
+  /** Takes the pending record with top slot `top` out and runs it. */
   runEarly(top: number): unknown {
     const items = this.items;
     const marker = items[top];
@@ -118,16 +151,31 @@ export class Slots {
       this.remove(top);
       return marker();
     }
-    const fn = items[top - 2] as Callable;
-    const arg = items[top - 1];
+    const failure = isFailure(marker);
+    const fn = items[failure ? top - 3 : top - 2] as Callable;
+    const arg = items[failure ? top - 2 : top - 1];
     this.remove(top);
-    return marker === DEFER1 ? fn(arg) : fn(...(arg as unknown[]));
+    if (marker === FAIL0) return fn();
+    return marker === DEFER1 || marker === FAIL1
+      ? fn(arg)
+      : fn(...(arg as unknown[]));
+  }
+
+  /** Releases every pending failure-only entry at once. */
+  commit(): number {
+    const released = this.failures;
+    this.live -= released;
+    this.failures = 0;
+    this.generation++;
+    if (!this.unwinding) this.popDead();
+    return released;
   }
 
   /** Drops every entry for good: after disposal, or for `release()`. */
   retire(): void {
     this.items = [];
     this.live = 0;
+    this.failures = 0;
     this.unwinding = false;
     this.retired = true;
   }

@@ -114,6 +114,26 @@ describe("memory", () => {
   });
 });
 
+describe("failure-only entries", () => {
+  it("leave no growth over a million onFailure/commit cycles on one stack", async () => {
+    const d = defer();
+    d.defer(() => {}); // a long-lived entry at the bottom
+    const cycle = () => {
+      d.onFailure((n: number) => n, 1);
+      d.commit();
+    };
+    for (let i = 0; i < 10_000; i++) cycle();
+    const before = await settledHeap();
+    for (let i = 0; i < 1_000_000; i++) cycle();
+    const after = await settledHeap();
+    assert.equal(d.size, 1);
+    assert.ok(
+      after - before < 1_000_000,
+      `heap grew by ${after - before} bytes`,
+    );
+  });
+});
+
 describe("a million entries", () => {
   it("all run, last registered first", () => {
     const n = 1_000_000;

@@ -1,0 +1,105 @@
+/**
+ * The opt-in check for stacks garbage-collected with entries still pending.
+ *
+ * @module
+ */
+
+/** What the leak check reports about a stack that was never disposed. */
+export interface LeakReport {
+  /** How many entries were still pending: cleanups that will never run. */
+  readonly pending: number;
+  /** The stack trace captured where the stack was created. */
+  readonly createdAt: string;
+}
+
+/** Receives a {@linkcode LeakReport}; the default one warns on the console. */
+export type LeakHandler = (report: LeakReport) => void;
+
+/**
+ * `true` to warn on the console, a function to receive each report, `false`
+ * to turn the check off.
+ */
+export type LeakCheckOption = boolean | LeakHandler;
+
+/** What a leak-checked stack shares with the registry: its pending count. */
+export interface LeakWatch {
+  /** The stack's entries while it owns them; `null` once disposed or moved. */
+  slots: { live: number } | null;
+  readonly createdAt: string;
+  readonly handler: LeakHandler;
+}
+
+function warn(report: LeakReport): void {
+  console.warn(
+    `@cleanup/defer: a DeferStack was garbage-collected with ${report.pending} pending cleanup(s) that will never run. Dispose it (using / await using / dispose()). It was created ${report.createdAt}`,
+  );
+}
+
+/** The handler every new stack gets unless its options say otherwise. */
+let globalHandler: LeakHandler | null = null;
+
+/**
+ * Turns the leak check on or off for every stack created from now on, for
+ * example in a test suite's setup. A stack garbage-collected while it still
+ * has pending entries is then reported, with where it was created. Off by
+ * default; when off it costs nothing (no stack trace is captured).
+ *
+ * Reports arrive when the garbage collector runs, not at a fixed time.
+ *
+ * @param option `true` to warn on the console, a function to receive each
+ * {@linkcode LeakReport}, `false` to turn the check off.
+ *
+ * @example
+ * ```ts
+ * import { type LeakReport, setLeakCheck } from "@cleanup/defer";
+ *
+ * const leaks: LeakReport[] = [];
+ * setLeakCheck((report) => leaks.push(report));
+ * // ... run the tests; a forgotten stack shows up in `leaks` ...
+ * setLeakCheck(false);
+ * ```
+ */
+export function setLeakCheck(option: LeakCheckOption): void {
+  globalHandler = handlerOf(option);
+}
+
+/** The handler for a stack created with `option` (undefined: the global). */
+export function leakHandlerFor(
+  option: LeakCheckOption | undefined,
+): LeakHandler | null {
+  return option === undefined ? globalHandler : handlerOf(option);
+}
+
+function handlerOf(option: LeakCheckOption): LeakHandler | null {
+  if (option === true) return warn;
+  if (option === false) return null;
+  if (typeof option === "function") return option;
+  throw new TypeError(
+    `leakCheck must be a boolean or a function, got ${typeof option}`,
+  );
+}
+
+const registry = new FinalizationRegistry<LeakWatch>((watch) => {
+  const slots = watch.slots;
+  if (slots === null || slots.live === 0) return;
+  watch.handler({ pending: slots.live, createdAt: watch.createdAt });
+});
+
+/** Starts watching `stack`; the caller keeps the watch up to date. */
+export function watch(
+  stack: object,
+  slots: { live: number },
+  handler: LeakHandler,
+): LeakWatch {
+  const createdAt = (new Error().stack ?? "").split("\n").slice(2).join("\n")
+    .trim();
+  const w: LeakWatch = { slots, createdAt: `\n${createdAt}`, handler };
+  registry.register(stack, w, stack);
+  return w;
+}
+
+/** Stops watching `stack`: it was disposed or moved. */
+export function unwatch(stack: object, w: LeakWatch): void {
+  w.slots = null;
+  registry.unregister(stack);
+}

@@ -1,0 +1,132 @@
+// The opt-in leak check. Forces garbage collection: needs --expose-gc
+// (Node, Deno's --v8-flags) or Bun.gc.
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defer, type LeakReport, setLeakCheck } from "../mod.ts";
+
+function forceGc(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(sync: boolean): void };
+  };
+  if (g.gc) g.gc();
+  else if (g.Bun) g.Bun.gc(true);
+  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
+}
+
+/** Collects until `done()` or a bounded number of rounds has passed. */
+async function collectUntil(done: () => boolean): Promise<void> {
+  for (let round = 0; round < 50 && !done(); round++) {
+    forceGc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Creates a stack in a frame of its own, so nothing keeps it alive. */
+function abandon(make: () => void): void {
+  make();
+}
+
+describe("the leak check", () => {
+  afterEach(() => setLeakCheck(false));
+
+  it("reports a stack collected with pending entries, and how many", async () => {
+    const reports: LeakReport[] = [];
+    abandon(() => {
+      const d = defer({ leakCheck: (r) => reports.push(r) });
+      d.defer(() => {});
+      d.defer(() => {});
+    });
+    await collectUntil(() => reports.length > 0);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0].pending, 2);
+  });
+
+  it("says where the stack was created", async () => {
+    const reports: LeakReport[] = [];
+    function createdHere(): void {
+      const d = defer({ leakCheck: (r) => reports.push(r) });
+      d.defer(() => {});
+    }
+    createdHere();
+    await collectUntil(() => reports.length > 0);
+    assert.match(reports[0]?.createdAt ?? "", /createdHere/);
+  });
+
+  it("stays silent for stacks that were disposed, released or moved", async () => {
+    const reports: LeakReport[] = [];
+    const onLeak = (r: LeakReport) => reports.push(r);
+    const kept: unknown[] = [];
+    abandon(() => {
+      const a = defer({ leakCheck: onLeak });
+      a.defer(() => {});
+      a.dispose();
+      const b = defer({ leakCheck: onLeak });
+      b.defer(() => {});
+      b.release();
+      const c = defer({ leakCheck: onLeak });
+      c.defer(() => {});
+      kept.push(c.move()); // the entries live on in the moved stack
+    });
+    // A sentinel that is reported, so the silence above is not a GC that
+    // never happened.
+    abandon(() => defer({ leakCheck: onLeak }).defer(() => {}));
+    await collectUntil(() => reports.length > 0);
+    assert.equal(reports.length, 1);
+    assert.equal(kept.length, 1);
+  });
+
+  it("follows the entries into the stack move() returns", async () => {
+    const reports: LeakReport[] = [];
+    abandon(() => {
+      const d = defer({ leakCheck: (r) => reports.push(r) });
+      d.defer(() => {});
+      d.move(); // the moved stack is dropped with its entry
+    });
+    await collectUntil(() => reports.length > 0);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0].pending, 1);
+  });
+
+  it("applies to every new stack after setLeakCheck(handler)", async () => {
+    const reports: LeakReport[] = [];
+    setLeakCheck((r) => reports.push(r));
+    abandon(() => defer().defer(() => {}));
+    await collectUntil(() => reports.length > 0);
+    assert.equal(reports.length, 1);
+  });
+
+  it("is off by default", async () => {
+    const reports: LeakReport[] = [];
+    setLeakCheck((r) => reports.push(r));
+    setLeakCheck(false);
+    abandon(() => defer().defer(() => {}));
+    // Sentinel: a stack that opts in, to know a collection happened.
+    abandon(() => defer({ leakCheck: (r) => reports.push(r) }).defer(() => {}));
+    await collectUntil(() => reports.length > 0);
+    assert.equal(reports.length, 1);
+  });
+
+  it("warns on the console with leakCheck: true", async () => {
+    const warnings: unknown[][] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args);
+    try {
+      abandon(() => defer({ leakCheck: true }).defer(() => {}));
+      await collectUntil(() => warnings.length > 0);
+    } finally {
+      console.warn = original;
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(String(warnings[0][0]), /1 pending cleanup/);
+  });
+
+  it("rejects a bad option at once", () => {
+    assert.throws(
+      () => defer({ leakCheck: "yes" as unknown as boolean }),
+      TypeError,
+    );
+    assert.throws(() => setLeakCheck(1 as unknown as boolean), TypeError);
+    assert.throws(() => defer(5 as unknown as object), TypeError);
+  });
+});
