@@ -29,6 +29,12 @@ export interface LeakWatch {
   readonly handler: LeakHandler;
 }
 
+// Read through globalThis: the package is also compiled for npm without
+// DOM or Node typings, and every runtime it supports has a console.
+const console = (globalThis as unknown as {
+  console: { warn(...data: unknown[]): void };
+}).console;
+
 function warn(report: LeakReport): void {
   console.warn(
     `@cleanup/defer: a DeferStack was garbage-collected with ${report.pending} pending cleanup(s) that will never run. Dispose it (using / await using / dispose()). It was created ${report.createdAt}`,
