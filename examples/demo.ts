@@ -4,7 +4,7 @@
  * Each part prints what happens, in the order it happens, so the cleanup
  * order, the handles and the error chaining can be seen.
  */
-import { defer, type DeferStack } from "../mod.ts";
+import { defer, type DeferStack, scope } from "../mod.ts";
 
 function open(name: string): Disposable & { name: string } {
   console.log(`  open ${name}`);
@@ -110,5 +110,19 @@ heading("7. await using awaits async cleanups one after another:");
     },
   });
   console.log("  ...working...");
+}
+heading("8. scope() without using syntax; onFailure() runs only on failure:");
+for (const ok of [true, false]) {
+  try {
+    scope((d) => {
+      console.log(`  BEGIN (this transaction will ${ok ? "succeed" : "fail"})`);
+      d.defer(() => console.log("  close connection"));
+      d.onFailure(() => console.log("  ROLLBACK"));
+      if (!ok) throw new Error("constraint violated");
+      console.log("  COMMIT");
+    });
+  } catch (e) {
+    console.log(`  caught: ${(e as Error).message}`);
+  }
 }
 console.log("\nDone.");

@@ -34,7 +34,21 @@ import { SuppressedError } from "./suppressed_error.ts";
 
 const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
 
-/** Options for {@linkcode defer} and the {@linkcode DeferStack} constructor. */
+/**
+ * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
+ *
+ * @example
+ * ```ts
+ * import { defer, type DeferOptions } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DeferOptions = { leakCheck: true };
+ * const d = defer(options);
+ * d.defer(() => {});
+ * d.dispose(); // disposed in time: nothing is reported
+ * assert.equal(d.disposed, true);
+ * ```
+ */
 export interface DeferOptions {
   /**
    * Report this stack if it is garbage-collected while entries are still

@@ -4,7 +4,19 @@
  * @module
  */
 
-/** What the leak check reports about a stack that was never disposed. */
+/**
+ * What the leak check reports about a stack that was garbage-collected
+ * without being disposed.
+ *
+ * @example
+ * ```ts
+ * import { defer, type LeakReport } from "@cleanup/defer";
+ *
+ * const reports: LeakReport[] = [];
+ * const d = defer({ leakCheck: (report) => reports.push(report) });
+ * d.dispose(); // disposed: never reported
+ * ```
+ */
 export interface LeakReport {
   /** How many entries were still pending: cleanups that will never run. */
   readonly pending: number;
@@ -12,12 +24,37 @@ export interface LeakReport {
   readonly createdAt: string;
 }
 
-/** Receives a {@linkcode LeakReport}; the default one warns on the console. */
+/**
+ * Receives a {@linkcode LeakReport}; the default one warns on the console.
+ *
+ * @example
+ * ```ts
+ * import { type LeakHandler, setLeakCheck } from "@cleanup/defer";
+ *
+ * // Collect, then fail the test run once it is over: a handler runs
+ * // inside the garbage collector's callback, where throwing helps no one.
+ * const leaked: string[] = [];
+ * const collect: LeakHandler = (report) => {
+ *   leaked.push(`${report.pending} cleanup(s) lost; created ${report.createdAt}`);
+ * };
+ * setLeakCheck(collect);
+ * setLeakCheck(false);
+ * ```
+ */
 export type LeakHandler = (report: LeakReport) => void;
 
 /**
  * `true` to warn on the console, a function to receive each report, `false`
  * to turn the check off.
+ *
+ * @example
+ * ```ts
+ * import { defer, type LeakCheckOption } from "@cleanup/defer";
+ *
+ * const option: LeakCheckOption = true; // warn on the console
+ * const d = defer({ leakCheck: option });
+ * d.dispose();
+ * ```
  */
 export type LeakCheckOption = boolean | LeakHandler;
 

@@ -103,11 +103,13 @@ export class Slots {
   remove(top: number): void {
     const items = this.items;
     const marker = items[top];
-    const width = typeof marker === "function"
-      ? 1
-      : isFailure(marker)
-      ? (this.failures--, 4)
-      : 3;
+    let width = 3;
+    if (typeof marker === "function") {
+      width = 1;
+    } else if (isFailure(marker)) {
+      width = 4;
+      this.failures--;
+    }
     this.live--;
     if (!this.unwinding && top === items.length - 1) {
       // pop() rather than setting length: it is the cheaper operation in

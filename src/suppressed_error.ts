@@ -5,7 +5,19 @@
  * @module
  */
 
-/** The shape of a `SuppressedError` instance, native or fallback. */
+/**
+ * The shape of a `SuppressedError` instance, native or fallback.
+ *
+ * @example
+ * ```ts
+ * import { SuppressedError, type SuppressedErrorLike } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const e: SuppressedErrorLike = new SuppressedError(new Error("new"), new Error("old"));
+ * assert.equal((e.error as Error).message, "new");
+ * assert.equal((e.suppressed as Error).message, "old");
+ * ```
+ */
 export interface SuppressedErrorLike extends Error {
   /** The error raised last: the one that suppressed the other. */
   error: unknown;
@@ -13,7 +25,22 @@ export interface SuppressedErrorLike extends Error {
   suppressed: unknown;
 }
 
-/** The shape of the `SuppressedError` constructor, native or fallback. */
+/**
+ * The shape of the `SuppressedError` constructor, native or fallback.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   SuppressedError,
+ *   type SuppressedErrorConstructorLike,
+ * } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const Ctor: SuppressedErrorConstructorLike = SuppressedError;
+ * const e = new Ctor("error", "suppressed", "message");
+ * assert.equal(e.message, "message");
+ * ```
+ */
 export interface SuppressedErrorConstructorLike {
   /** Creates an error that wraps `error` and the earlier `suppressed` one. */
   new (
