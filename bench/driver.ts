@@ -11,6 +11,7 @@ import { measure } from "mitata";
 import process from "node:process";
 import os from "node:os";
 import { cases } from "./cases.ts";
+import { runtimeInfo } from "./runtime.ts";
 
 /** One measured case, as the report reads it. */
 export interface Result {
@@ -24,16 +25,6 @@ export interface Result {
   min: number;
   max: number;
   samples: number;
-}
-
-function runtime(): { name: string; version: string } {
-  const g = globalThis as {
-    Deno?: { version: { deno: string } };
-    Bun?: { version: string };
-  };
-  if (g.Deno) return { name: "deno", version: g.Deno.version.deno };
-  if (g.Bun) return { name: "bun", version: g.Bun.version };
-  return { name: "node", version: process.versions.node };
 }
 
 // `--filter REGEX` keeps the groups that match, for a quicker look.
@@ -53,7 +44,7 @@ for (const [i, c] of all.entries()) {
     c.fn,
     big
       ? {
-        inner_gc: runtime().name !== "bun",
+        inner_gc: runtimeInfo().name !== "bun",
         warmup_samples: 5,
         min_samples: 12,
         max_samples: 40,
@@ -80,7 +71,7 @@ for (const [i, c] of all.entries()) {
 }
 console.log(JSON.stringify(
   {
-    runtime: runtime(),
+    runtime: runtimeInfo(),
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? "unknown",
     date: new Date().toISOString(),

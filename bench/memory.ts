@@ -8,19 +8,10 @@
  */
 import process from "node:process";
 import { defer } from "../mod.ts";
+import { collect, runtimeInfo } from "./runtime.ts";
 
 const N = 1_000_000;
 const noop = (): void => {};
-
-function collect(): void {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(sync: boolean): void };
-  };
-  if (g.gc) g.gc();
-  else if (g.Bun) g.Bun.gc(true);
-  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
-}
 
 function heap(): number {
   collect();
@@ -85,15 +76,7 @@ if (Native) {
   };
 }
 
-const g = globalThis as {
-  Deno?: { version: { deno: string } };
-  Bun?: { version: string };
-};
-const runtime = g.Deno
-  ? { name: "deno", version: g.Deno.version.deno }
-  : g.Bun
-  ? { name: "bun", version: g.Bun.version }
-  : { name: "node", version: process.versions.node };
+const runtime = runtimeInfo();
 
 const results: Record<string, number> = {};
 for (const [name, fill] of Object.entries(cases)) {

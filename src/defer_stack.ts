@@ -30,9 +30,7 @@ import {
   USE_ASYNC,
   USE_BOTH,
 } from "./slots.ts";
-import { SuppressedError } from "./suppressed_error.ts";
-
-const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
+import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -844,7 +842,8 @@ function methodOf(
   return method as (this: unknown) => unknown;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** Whether `value` has a callable `then`: what `await` would treat as a promise. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === "object" || typeof value === "function") &&
     value !== null &&
     typeof (value as { then?: unknown }).then === "function";

@@ -4,10 +4,8 @@
  * @module
  */
 
-import { type DeferOptions, DeferStack } from "./defer_stack.ts";
-import { SuppressedError } from "./suppressed_error.ts";
-
-const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
+import { type DeferOptions, DeferStack, isThenable } from "./defer_stack.ts";
+import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
 
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
@@ -111,10 +109,4 @@ async function settle<T>(
   stack.commit();
   await stack.disposeAsync();
   return value;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

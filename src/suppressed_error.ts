@@ -89,6 +89,9 @@ Object.defineProperty(FallbackSuppressedError, "name", {
 
 const native = (globalThis as { SuppressedError?: unknown }).SuppressedError;
 
+/** The message of every SuppressedError this package creates, as V8's. */
+export const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
+
 /**
  * `SuppressedError` as this runtime has it: the native constructor on Deno,
  * Bun and Node 24+, so `instanceof SuppressedError` holds for errors thrown

@@ -43,3 +43,17 @@ export function resource(log: string[], name: string): Disposable {
     },
   };
 }
+
+/**
+ * Runs a full garbage collection: `--expose-gc` on Node (Deno:
+ * `--v8-flags=--expose-gc`), `Bun.gc` on Bun.
+ */
+export function forceGc(): void {
+  const g = globalThis as {
+    gc?: () => void;
+    Bun?: { gc(sync: boolean): void };
+  };
+  if (g.gc) g.gc();
+  else if (g.Bun) g.Bun.gc(true);
+  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
+}

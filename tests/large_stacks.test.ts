@@ -5,16 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { defer } from "../mod.ts";
-
-function forceGc(): void {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(sync: boolean): void };
-  };
-  if (g.gc) g.gc();
-  else if (g.Bun) g.Bun.gc(true);
-  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
-}
+import { forceGc } from "./helpers.ts";
 
 /** Heap in use after a full collection, in bytes. */
 async function settledHeap(): Promise<number> {

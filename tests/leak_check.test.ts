@@ -3,23 +3,19 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, type LeakReport, setLeakCheck } from "../mod.ts";
+import { forceGc } from "./helpers.ts";
 
-function forceGc(): void {
-  const g = globalThis as {
-    gc?: () => void;
-    Bun?: { gc(sync: boolean): void };
-  };
-  if (g.gc) g.gc();
-  else if (g.Bun) g.Bun.gc(true);
-  else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
-}
-
-/** Collects until `done()` or a bounded number of rounds has passed. */
+/**
+ * Collects until `done()` or a bounded number of rounds has passed, then a
+ * few rounds more, so a report that should not come has its chance to.
+ */
 async function collectUntil(done: () => boolean): Promise<void> {
-  for (let round = 0; round < 50 && !done(); round++) {
+  const round = async () => {
     forceGc();
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  };
+  for (let i = 0; i < 50 && !done(); i++) await round();
+  for (let i = 0; i < 3; i++) await round();
 }
 
 /** Creates a stack in a frame of its own, so nothing keeps it alive. */
