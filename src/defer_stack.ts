@@ -207,11 +207,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("adopt");
     if (typeof onDispose !== "function") {
-      throw new TypeError(
-        `DeferStack.adopt(): onDispose must be a function, got ${
-          describe(onDispose)
-        }`,
-      );
+      throw notCallable("adopt", "onDispose", onDispose);
     }
     storage.items.push(onDispose, value, ADOPT);
     storage.live++;
@@ -260,11 +256,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("defer");
     if (typeof onDispose !== "function") {
-      throw new TypeError(
-        `DeferStack.defer(): onDispose must be a function, got ${
-          describe(onDispose)
-        }`,
-      );
+      throw notCallable("defer", "onDispose", onDispose);
     }
     const items = storage.items;
     const count = arguments.length;
@@ -273,9 +265,7 @@ export class DeferStack {
     } else if (count === 2) {
       items.push(onDispose, arguments[1], DEFER1);
     } else {
-      const args = new Array(count - 1);
-      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
-      items.push(onDispose, args, DEFERN);
+      items.push(onDispose, restOf(arguments), DEFERN);
     }
     storage.live++;
     return new Handle(storage, items.length - 1);
@@ -331,11 +321,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("onFailure");
     if (typeof onFailure !== "function") {
-      throw new TypeError(
-        `DeferStack.onFailure(): onFailure must be a function, got ${
-          describe(onFailure)
-        }`,
-      );
+      throw notCallable("onFailure", "onFailure", onFailure);
     }
     const items = storage.items;
     const count = arguments.length;
@@ -344,9 +330,7 @@ export class DeferStack {
     } else if (count === 2) {
       items.push(onFailure, arguments[1], storage.generation, FAIL1);
     } else {
-      const args = new Array(count - 1);
-      for (let i = 1; i < count; i++) args[i - 1] = arguments[i];
-      items.push(onFailure, args, storage.generation, FAILN);
+      items.push(onFailure, restOf(arguments), storage.generation, FAILN);
     }
     storage.live++;
     storage.failures++;
@@ -817,6 +801,21 @@ Object.defineProperties(DeferStack.prototype, {
  */
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
+}
+
+function notCallable(method: string, name: string, value: unknown): TypeError {
+  return new TypeError(
+    `DeferStack.${method}(): ${name} must be a function, got ${
+      describe(value)
+    }`,
+  );
+}
+
+/** The arguments after the first: the ones `defer()` and `onFailure()` bind. */
+function restOf(args: IArguments): unknown[] {
+  const rest = new Array(args.length - 1);
+  for (let i = 1; i < args.length; i++) rest[i - 1] = args[i];
+  return rest;
 }
 
 function disposedError(method: string): ReferenceError {

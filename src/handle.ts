@@ -47,36 +47,20 @@ export class Handle implements DeferHandle {
 /**
  * The handle of an `onFailure()` entry: also done once `commit()` released
  * every failure-only entry registered before it, which it tells from the
- * generation it was registered in.
+ * generation it was registered in. `release()` and `dispose()` go through
+ * `pending`, so they see that too.
  */
-export class FailureHandle implements DeferHandle {
+export class FailureHandle extends Handle {
   #slots: Slots;
-  #top: number;
   #generation: number;
 
   constructor(slots: Slots, top: number) {
+    super(slots, top);
     this.#slots = slots;
-    this.#top = top;
     this.#generation = slots.generation;
   }
 
-  get pending(): boolean {
-    return this.#top >= 0 && this.#generation === this.#slots.generation &&
-      this.#slots.isPending(this.#top);
-  }
-
-  release(): boolean {
-    if (!this.pending) return false;
-    const top = this.#top;
-    this.#top = -1;
-    this.#slots.remove(top);
-    return true;
-  }
-
-  dispose(): unknown {
-    if (!this.pending) return undefined;
-    const top = this.#top;
-    this.#top = -1;
-    return this.#slots.runEarly(top);
+  override get pending(): boolean {
+    return this.#generation === this.#slots.generation && super.pending;
   }
 }
