@@ -24,6 +24,7 @@ import {
   FAILN,
   HOLE3,
   HOLE4,
+  invoke,
   NULL,
   Slots,
   USE,
@@ -504,27 +505,13 @@ export class DeferStack {
           storage.live--;
           result = (items[p] as Callable).call(top);
         } else {
-          // Every callee is read into a local first: calling `items[p](...)`
-          // would pass the array as `this`.
-          let fn: Callable;
           switch (top) {
             case DEFER1:
-              storage.cursor = p -= 2;
-              storage.live--;
-              fn = items[p] as Callable;
-              result = fn(items[p + 1]);
-              break;
             case DEFERN:
-              storage.cursor = p -= 2;
-              storage.live--;
-              fn = items[p] as Callable;
-              result = fn(...(items[p + 1] as unknown[]));
-              break;
             case ADOPT:
               storage.cursor = p -= 2;
               storage.live--;
-              fn = items[p] as Callable;
-              result = fn(items[p + 1]);
+              result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case USE:
               storage.cursor = p -= 2;
@@ -551,12 +538,7 @@ export class DeferStack {
               storage.cursor = p;
               storage.live--;
               storage.failures--;
-              fn = items[p] as Callable;
-              result = top === FAIL0
-                ? fn()
-                : top === FAIL1
-                ? fn(items[p + 1])
-                : fn(...(items[p + 1] as unknown[]));
+              result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case HOLE3:
               p -= 2;
@@ -649,20 +631,13 @@ export class DeferStack {
           storage.live--;
           (items[p] as Callable).call(top);
         } else {
-          let fn: Callable;
           switch (top) {
             case DEFER1:
+            case DEFERN:
             case ADOPT:
               storage.cursor = p -= 2;
               storage.live--;
-              fn = items[p] as Callable;
-              result = fn(items[p + 1]);
-              break;
-            case DEFERN:
-              storage.cursor = p -= 2;
-              storage.live--;
-              fn = items[p] as Callable;
-              result = fn(...(items[p + 1] as unknown[]));
+              result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case USE_ASYNC:
               storage.cursor = p -= 2;
@@ -688,12 +663,7 @@ export class DeferStack {
               storage.cursor = p;
               storage.live--;
               storage.failures--;
-              fn = items[p] as Callable;
-              result = top === FAIL0
-                ? fn()
-                : top === FAIL1
-                ? fn(items[p + 1])
-                : fn(...(items[p + 1] as unknown[]));
+              result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case NULL:
               needsAwait = true;

@@ -77,6 +77,16 @@ export function isFailure(marker: unknown): boolean {
 /** A callable as stored: called with whatever arguments the record holds. */
 export type Callable = (...args: unknown[]) => unknown;
 
+/**
+ * Calls the cleanup of a `DEFER1`, `DEFERN`, `ADOPT` or `FAIL*` record the
+ * way its marker says, `this` undefined: `fn(arg)`, `fn(...arg)` or `fn()`.
+ */
+export function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
+  if (marker === DEFERN || marker === FAILN) return fn(...(arg as unknown[]));
+  if (marker === FAIL0) return fn();
+  return fn(arg);
+}
+
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots {
   /** The records, bottom of the stack first. */
@@ -153,14 +163,11 @@ export class Slots {
       this.remove(top);
       return marker();
     }
-    const failure = isFailure(marker);
-    const fn = items[failure ? top - 3 : top - 2] as Callable;
-    const arg = items[failure ? top - 2 : top - 1];
+    const bottom = isFailure(marker) ? top - 3 : top - 2;
+    const fn = items[bottom] as Callable;
+    const arg = items[bottom + 1];
     this.remove(top);
-    if (marker === FAIL0) return fn();
-    return marker === DEFER1 || marker === FAIL1
-      ? fn(arg)
-      : fn(...(arg as unknown[]));
+    return invoke(fn, arg, marker);
   }
 
   /** Releases every pending failure-only entry at once. */
