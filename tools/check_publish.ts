@@ -6,19 +6,13 @@
  * @module
  */
 
+import { run } from "./run.ts";
+
 const root = new URL("../", import.meta.url);
-const out = await new Deno.Command(Deno.execPath(), {
-  args: ["publish", "--dry-run", "--allow-dirty"],
-  cwd: root,
-  stdout: "piped",
-  stderr: "piped",
-}).output();
-const text = new TextDecoder().decode(out.stdout) +
-  new TextDecoder().decode(out.stderr);
-if (!out.success) {
-  console.error(text);
-  throw new Error("deno publish --dry-run failed");
-}
+const text = await run(
+  [Deno.execPath(), "publish", "--dry-run", "--allow-dirty"],
+  root,
+);
 
 // deno lists each file as "   file:///…/path (size)".
 const published = [...text.matchAll(/file:\/\/(\S+) \(/g)]

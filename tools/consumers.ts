@@ -15,25 +15,12 @@
  * @module
  */
 
+import { run } from "./run.ts";
+
 const root = new URL("../", import.meta.url).pathname;
 const fixtures = `${root}tests/consumers/`;
 const tsc = `${root}node_modules/typescript/bin/tsc`;
 const esbuild = `${root}node_modules/esbuild/bin/esbuild`;
-
-async function run(cmd: string[], cwd: string): Promise<string> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) +
-    new TextDecoder().decode(out.stderr);
-  if (!out.success) {
-    throw new Error(`\`${cmd.join(" ")}\` failed in ${cwd}:\n${text}`);
-  }
-  return text;
-}
 
 const tmp = await Deno.makeTempDir({ prefix: "defer-consumers-" });
 try {
