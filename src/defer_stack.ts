@@ -66,8 +66,11 @@ export interface DeferOptions {
  *
  * Beyond the standard: {@linkcode DeferStack.defer} binds arguments and
  * returns a {@linkcode DeferHandle} for its entry, {@linkcode DeferStack.release}
- * drops every pending entry (release on success), and
- * {@linkcode DeferStack.size} counts the pending entries.
+ * drops every pending entry (release on success),
+ * {@linkcode DeferStack.onFailure} adds a cleanup that runs only if
+ * {@linkcode DeferStack.commit} is never called, and
+ * {@linkcode DeferStack.size} counts the pending entries. The constructor
+ * takes {@linkcode DeferOptions} (the leak check).
  *
  * @example Cleanups run in reverse order of registration
  * ```ts
