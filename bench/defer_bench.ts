@@ -9,11 +9,13 @@ import { cases } from "./cases.ts";
 for (const c of await cases()) {
   // Large stacks take a long time per iteration: fewer, fixed iterations.
   const big = c.n >= 100_000 && c.scenario !== "move";
+  let run: (() => void | Promise<void>) | undefined;
   Deno.bench({
     name: c.impl,
     group: c.group,
     baseline: c.baseline,
     ...(big ? { n: 15, warmup: 3 } : {}),
-    fn: c.fn,
+    // Set up on first use (during warm-up), not for every case at once.
+    fn: () => (run ??= c.make())(),
   });
 }

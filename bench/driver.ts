@@ -1,6 +1,12 @@
 /**
- * Runs every case of `implementations.ts` with mitata, on whichever runtime
- * runs this file (Node, Bun or Deno), and prints the results as JSON.
+ * Runs every case of `scenarios.ts` with mitata, on whichever runtime runs
+ * this file (Node, Bun or Deno), and prints the results as JSON.
+ *
+ * Each group (one scenario at one size, every implementation side by side)
+ * runs in a fresh process of the same runtime: what the JIT learnt timing
+ * one group (say, 10^3 entries, thousands of samples) must not decide how
+ * the next one (10^6 entries) runs, and one group's data must not sit in
+ * the heap while another is timed.
  *
  *   node --expose-gc bench/driver.ts > bench/results/node.json
  *   bun bench/driver.ts --filter '^defer' > /tmp/bun-defer.json
@@ -8,6 +14,7 @@
  * @module
  */
 import { measure } from "mitata";
+import { spawnSync } from "node:child_process";
 import process from "node:process";
 import os from "node:os";
 import { cases } from "./cases.ts";
@@ -27,56 +34,106 @@ export interface Result {
   samples: number;
 }
 
-// `--filter REGEX` keeps the groups that match, for a quicker look.
-const at = process.argv.indexOf("--filter");
-const filter = at > 0 ? new RegExp(process.argv[at + 1]) : undefined;
-
-const results: Result[] = [];
-const all = (await cases()).filter((c) => !filter || filter.test(c.group));
-for (const [i, c] of all.entries()) {
-  // Large stacks: enough warm-up samples for the JIT to reach the code
-  // users run in steady state, and on V8 a collection before every sample
-  // (untimed), so each starts from the same heap. Not on Bun: a forced full
-  // collection there throws away JavaScriptCore's optimised code, so every
-  // sample would time a cold JavaScript stack against a native one in C++.
-  const big = c.n >= 100_000 && c.scenario !== "move";
-  const stats = await measure(
-    c.fn,
-    big
-      ? {
-        inner_gc: runtimeInfo().name !== "bun",
-        warmup_samples: 5,
-        min_samples: 12,
-        max_samples: 40,
-        min_cpu_time: 1.5e9,
-      }
-      : {},
-  );
-  results.push({
-    group: c.group,
-    scenario: c.scenario,
-    n: c.n,
-    impl: c.impl,
-    p50: stats.p50,
-    avg: stats.avg,
-    min: stats.min,
-    max: stats.max,
-    samples: stats.samples.length,
-  });
-  process.stderr.write(
-    `[${i + 1}/${all.length}] ${c.group.padEnd(24)} ${c.impl.padEnd(16)} ${
-      (stats.p50 / 1e6).toFixed(3)
-    } ms\n`,
-  );
+/** Times every case of one group, in this process. */
+async function timeGroup(group: string): Promise<Result[]> {
+  const results: Result[] = [];
+  const chosen = (await cases()).filter((c) => c.group === group);
+  for (const c of chosen) {
+    const fn = c.make();
+    // Large stacks: enough warm-up samples for the JIT to reach the code
+    // users run in steady state, and on V8 a collection before every
+    // sample (untimed), so each starts from the same heap. Not on Bun: a
+    // forced full collection there throws away JavaScriptCore's optimised
+    // code, so every sample would time a cold JavaScript stack against a
+    // native one in C++.
+    const big = c.n >= 100_000 && c.scenario !== "move";
+    const stats = await measure(
+      fn,
+      big
+        ? {
+          inner_gc: runtimeInfo().name !== "bun",
+          warmup_samples: 5,
+          min_samples: 12,
+          max_samples: 40,
+          min_cpu_time: 1.5e9,
+        }
+        : {},
+    );
+    results.push({
+      group: c.group,
+      scenario: c.scenario,
+      n: c.n,
+      impl: c.impl,
+      p50: stats.p50,
+      avg: stats.avg,
+      min: stats.min,
+      max: stats.max,
+      samples: stats.samples.length,
+    });
+    process.stderr.write(
+      `${c.group.padEnd(24)} ${c.impl.padEnd(16)} ${
+        (stats.p50 / 1e6).toFixed(3)
+      } ms\n`,
+    );
+  }
+  return results;
 }
-console.log(JSON.stringify(
-  {
-    runtime: runtimeInfo(),
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    date: new Date().toISOString(),
-    results,
-  },
-  null,
-  2,
-));
+
+/** This runtime, started again on this file with `args`. */
+function rerun(args: string[]): string[] {
+  const file = new URL(import.meta.url).pathname;
+  if (runtimeInfo().name === "deno") {
+    return [
+      process.execPath,
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      file,
+      ...args,
+    ];
+  }
+  return [process.execPath, ...process.execArgv, file, ...args];
+}
+
+/** The parent: every group, each timed in a child process. */
+async function timeAll(): Promise<Result[]> {
+  // `--filter REGEX` keeps the groups that match, for a quicker look.
+  const at = process.argv.indexOf("--filter");
+  const filter = at > 0 ? new RegExp(process.argv[at + 1]) : undefined;
+  const groups = [...new Set((await cases()).map((c) => c.group))]
+    .filter((g) => !filter || filter.test(g));
+  const results: Result[] = [];
+  for (const [i, group] of groups.entries()) {
+    process.stderr.write(`[${i + 1}/${groups.length}] ${group}\n`);
+    const [cmd, ...args] = rerun(["--group", group]);
+    const child = spawnSync(cmd, args, {
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (child.status !== 0) {
+      throw new Error(`timing ${group} failed with status ${child.status}`);
+    }
+    results.push(...JSON.parse(child.stdout.trim().split("\n").at(-1)!));
+  }
+  return results;
+}
+
+const childAt = process.argv.indexOf("--group");
+if (childAt > 0) {
+  // A child: time one group, print its results on one line.
+  console.log(JSON.stringify(await timeGroup(process.argv[childAt + 1])));
+} else {
+  const results = await timeAll();
+  console.log(JSON.stringify(
+    {
+      runtime: runtimeInfo(),
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      date: new Date().toISOString(),
+      results,
+    },
+    null,
+    2,
+  ));
+}

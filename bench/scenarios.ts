@@ -18,7 +18,12 @@ export interface Case {
   scenario: string;
   n: number;
   impl: string;
-  fn: () => void | Promise<void>;
+  /**
+   * Sets the case up (its data, pre-filled stacks) and returns the function
+   * to time. Called only for the cases that run, so a process timing one
+   * group holds no other group's data in its heap.
+   */
+  make: () => () => void | Promise<void>;
   /** The implementation others in the group are compared with. */
   baseline: boolean;
 }
@@ -58,21 +63,21 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
   const add = (
     scenario: string,
     n: number,
-    fn: () => void | Promise<void>,
+    make: () => () => void | Promise<void>,
   ) =>
     out.push({
       group: `${scenario} n=${n}`,
       scenario,
       n,
       impl: name,
-      fn,
+      make,
       baseline: name === "native",
     });
   const sizes = (list: number[]) =>
     list.filter((n) => impl === "floor" || n <= impl.maxN);
 
-  // One function per scenario, taking the size as a parameter: the small
-  // sizes, timed first, warm up exactly the code the large ones run.
+  // One function per scenario, taking the size as a parameter, so every
+  // size of a scenario runs the same code.
   const deferRun = impl === "floor"
     ? (n: number) => {
       const fns: (() => void)[] = [];
@@ -85,7 +90,7 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
       s.dispose();
     };
   for (const n of sizes([1_000, 100_000, 1_000_000])) {
-    add("defer", n, () => deferRun(n));
+    add("defer", n, () => () => deferRun(n));
   }
 
   const useRun = impl === "floor"
@@ -100,8 +105,10 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
       s.dispose();
     };
   for (const n of sizes([1_000, 100_000, 1_000_000])) {
-    const values = disposables(n);
-    add("use", n, () => useRun(values));
+    add("use", n, () => {
+      const values = disposables(n);
+      return () => useRun(values);
+    });
   }
 
   const asyncRun = impl === "floor"
@@ -118,14 +125,16 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
       await s.disposeAsync();
     };
   for (const n of sizes([1_000, 100_000])) {
-    const values = asyncDisposables(n);
-    add("async", n, () => asyncRun(values));
+    add("async", n, () => {
+      const values = asyncDisposables(n);
+      return () => asyncRun(values);
+    });
   }
 
   if (impl !== "floor") {
     for (const n of sizes([10_000])) {
       for (const rate of [0.01, 1]) {
-        add(`throwing ${rate * 100}%`, n, () => {
+        add(`throwing ${rate * 100}%`, n, () => () => {
           const s = impl.makeSync();
           const fail = throwing(rate);
           for (let i = 0; i < n; i++) s.defer(fail);
@@ -138,10 +147,12 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
       }
     }
     for (const size of sizes([10, 1_000_000])) {
-      let s = impl.makeSync();
-      for (let i = 0; i < size; i++) s.defer(noop);
       add("move", size, () => {
-        s = s.move();
+        let s = impl.makeSync();
+        for (let i = 0; i < size; i++) s.defer(noop);
+        return () => {
+          s = s.move();
+        };
       });
     }
   }
@@ -149,7 +160,7 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
   // Release is an extension: only defer() and the floor can do it.
   const m = 1_000_000;
   if (impl === "floor") {
-    add("churn", m, () => {
+    add("churn", m, () => () => {
       const fns: (() => void)[] = [noop];
       for (let i = 0; i < m; i++) {
         fns.push(noop);
@@ -157,20 +168,20 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
       }
       for (let i = fns.length - 1; i >= 0; i--) fns[i]();
     });
-    add("release half", m, () => {
+    add("release half", m, () => () => {
       const fns: ((() => void) | undefined)[] = [];
       for (let i = 0; i < m; i++) fns.push(noop);
       for (let i = 0; i < m; i += 2) fns[i] = undefined;
       for (let i = fns.length - 1; i >= 0; i--) fns[i]?.();
     });
   } else if (impl.name === "defer()") {
-    add("churn", m, () => {
+    add("churn", m, () => () => {
       const s = defer();
       s.defer(noop);
       for (let i = 0; i < m; i++) s.defer(noop).release();
       s.dispose();
     });
-    add("release half", m, () => {
+    add("release half", m, () => () => {
       const s = defer();
       const handles = [];
       for (let i = 0; i < m; i++) handles.push(s.defer(noop));
