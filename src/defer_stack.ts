@@ -31,7 +31,7 @@ import {
   USE_ASYNC,
   USE_BOTH,
 } from "./slots.ts";
-import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
+import { suppress } from "./suppressed_error.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -561,7 +561,7 @@ export class DeferStack {
         }
       } catch (e) {
         if (hasError) {
-          error = new SuppressedError(e, error, SUPPRESSED_MESSAGE);
+          error = suppress(e, error);
         } else {
           error = e;
           hasError = true;
@@ -697,7 +697,7 @@ export class DeferStack {
       }
       if (failed) {
         if (hasError) {
-          error = new SuppressedError(failure, error, SUPPRESSED_MESSAGE);
+          error = suppress(failure, error);
         } else {
           error = failure;
           hasError = true;

@@ -5,7 +5,7 @@
  */
 
 import { type DeferOptions, DeferStack, isThenable } from "./defer_stack.ts";
-import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
+import { suppress } from "./suppressed_error.ts";
 
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
@@ -79,7 +79,7 @@ export function scope<T>(
     try {
       stack.dispose();
     } catch (disposalError) {
-      throw new SuppressedError(disposalError, error, SUPPRESSED_MESSAGE);
+      throw suppress(disposalError, error);
     }
     throw error;
   }
@@ -102,7 +102,7 @@ async function settle<T>(
     try {
       await stack.disposeAsync();
     } catch (disposalError) {
-      throw new SuppressedError(disposalError, error, SUPPRESSED_MESSAGE);
+      throw suppress(disposalError, error);
     }
     throw error;
   }

@@ -48,54 +48,90 @@ export interface SuppressedErrorConstructorLike {
     suppressed: unknown,
     message?: string,
   ): SuppressedErrorLike;
+  /** The same without `new`, as the spec allows. */
+  (
+    error: unknown,
+    suppressed: unknown,
+    message?: string,
+  ): SuppressedErrorLike;
   /** The prototype shared by every instance. */
   readonly prototype: SuppressedErrorLike;
 }
 
-/**
- * The fallback for runtimes without a native `SuppressedError` (Node 22).
- * It mirrors the native descriptors: `error` and `suppressed` are own,
- * writable, configurable and non-enumerable data properties.
- */
-class FallbackSuppressedError extends Error {
-  declare error: unknown;
-  declare suppressed: unknown;
+/** The fallback's instances: an `Error` with the two spec properties. */
+type FallbackInstance = Error & { error: unknown; suppressed: unknown };
 
-  constructor(error: unknown, suppressed: unknown, message?: string) {
-    super(message);
-    Object.defineProperty(this, "error", {
-      value: error,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-    Object.defineProperty(this, "suppressed", {
-      value: suppressed,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  }
+/**
+ * The fallback for runtimes without a native `SuppressedError` (Node 22),
+ * shaped as the spec's constructor: callable with or without `new`, an own
+ * `message` only when one is given, then own `error` and `suppressed` data
+ * properties (writable, configurable, non-enumerable), and a prototype
+ * with its own `name` and empty `message`. A function rather than a class,
+ * since a class cannot be called without `new`. Exported for the tests
+ * only; `mod.ts` exports {@linkcode SuppressedError}.
+ */
+export function FallbackSuppressedError(
+  error: unknown,
+  suppressed: unknown,
+  message?: string,
+): FallbackInstance {
+  // Reflect.construct gives a real Error (a stack, the spec's handling of
+  // `message`) whose prototype is that of the constructor called.
+  const e = Reflect.construct(
+    Error,
+    message === undefined ? [] : [message],
+    new.target ?? FallbackSuppressedError,
+  ) as FallbackInstance;
+  Object.defineProperty(e, "error", {
+    value: error,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+  Object.defineProperty(e, "suppressed", {
+    value: suppressed,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+  return e;
 }
-Object.defineProperty(FallbackSuppressedError.prototype, "name", {
-  value: "SuppressedError",
-  writable: true,
-  enumerable: false,
-  configurable: true,
-});
+Object.setPrototypeOf(FallbackSuppressedError, Error);
 Object.defineProperty(FallbackSuppressedError, "name", {
   value: "SuppressedError",
+});
+Object.defineProperty(FallbackSuppressedError, "prototype", {
+  value: Object.create(Error.prototype, {
+    constructor: {
+      value: FallbackSuppressedError,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    },
+    name: {
+      value: "SuppressedError",
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    },
+    message: {
+      value: "",
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    },
+  }),
+  writable: false,
+  enumerable: false,
+  configurable: false,
 });
 
 const native = (globalThis as { SuppressedError?: unknown }).SuppressedError;
 
-/** The message of every SuppressedError this package creates, as V8's. */
-export const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
-
 /**
  * `SuppressedError` as this runtime has it: the native constructor on Deno,
  * Bun and Node 24+, so `instanceof SuppressedError` holds for errors thrown
- * by `DeferStack`, and an equivalent class with the same `error` and
+ * by `DeferStack`, and an equivalent constructor with the same `error` and
  * `suppressed` properties on runtimes without one (Node 22).
  *
  * @example Telling a chained disposal error apart
@@ -119,4 +155,46 @@ export const SUPPRESSED_MESSAGE = "An error was suppressed during disposal";
 export const SuppressedError: SuppressedErrorConstructorLike =
   typeof native === "function"
     ? native as SuppressedErrorConstructorLike
-    : FallbackSuppressedError;
+    : FallbackSuppressedError as unknown as SuppressedErrorConstructorLike;
+
+/**
+ * The message the runtime's own stacks give the errors they chain, read
+ * once from a native `DisposableStack`: V8's sentence on Deno and Node,
+ * none of its own on Bun (the inherited `""` shows). Without native stacks
+ * (Node 22), V8's sentence, as later Node versions give it.
+ */
+const nativeMessage: string | undefined = (() => {
+  const v8Message = "An error was suppressed during disposal";
+  const Stack = (globalThis as { DisposableStack?: unknown })
+    .DisposableStack as
+      | (new () => { defer(fn: () => void): void; dispose(): void })
+      | undefined;
+  if (typeof Stack !== "function") return v8Message;
+  const fail = (): void => {
+    throw undefined;
+  };
+  try {
+    const probe = new Stack();
+    probe.defer(fail);
+    probe.defer(fail);
+    probe.dispose();
+  } catch (e) {
+    if (e !== null && typeof e === "object") {
+      return Object.hasOwn(e, "message")
+        ? (e as { message: string }).message
+        : undefined;
+    }
+  }
+  return v8Message;
+})();
+
+/**
+ * Chains a cleanup's `error` over the one already `pending`, as the
+ * runtime's own stacks and `using` blocks do, with the runtime's message.
+ */
+export function suppress(
+  error: unknown,
+  pending: unknown,
+): SuppressedErrorLike {
+  return new SuppressedError(error, pending, nativeMessage);
+}
