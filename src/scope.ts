@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type DeferOptions, DeferStack, isThenable } from "./defer_stack.ts";
+import { type DeferOptions, DeferStack } from "./defer_stack.ts";
 import { suppress } from "./suppressed_error.ts";
 
 /**
@@ -20,9 +20,14 @@ import { suppress } from "./suppressed_error.ts";
  *   and the error propagates. If disposal throws as well, the result is
  *   `SuppressedError { error: <disposal error>, suppressed: <body error> }`,
  *   as a `using` block nests them.
- * - If `body` returns a promise (an async function), `scope` returns a
- *   promise: once the body's promise settles, the stack is disposed with
- *   `disposeAsync()`, under the same rules.
+ * - If `body` returns a promise (an async function) or another thenable,
+ *   `scope` returns a promise: once it settles, the stack is disposed with
+ *   `disposeAsync()`, under the same rules. Its `then` is read once; a
+ *   `then` getter that throws counts as a throw of `body`.
+ * - If `body` disposed the stack itself, or handed its entries over with
+ *   {@linkcode DeferStack.move} (`return d.move()`), there is nothing left
+ *   to commit or dispose: `scope` returns what `body` returned, and a moved
+ *   stack keeps its cleanups, as after a `using` block.
  *
  * @param body The code to run; receives the stack to register cleanups on.
  * @param options Options for the stack, as for {@linkcode defer}.
@@ -73,8 +78,15 @@ export function scope<T>(
   }
   const stack = new DeferStack(options);
   let result: T;
+  let then: unknown;
   try {
     result = body(stack);
+    // Read once, inside the block: a `then` getter that throws fails the
+    // body, as it would fail the `await` of an `await using` block.
+    if (
+      (typeof result === "object" && result !== null) ||
+      typeof result === "function"
+    ) then = (result as { then?: unknown }).then;
   } catch (error) {
     try {
       stack.dispose();
@@ -83,21 +95,35 @@ export function scope<T>(
     }
     throw error;
   }
-  if (isThenable(result)) {
-    return settle(stack, result) as T;
+  if (typeof then === "function") {
+    return settle(stack, result, then as Then) as T;
   }
-  stack.commit();
+  // The body may have disposed or moved its stack: as at the end of a
+  // `using` block, there is then nothing left to commit or dispose.
+  if (!stack.disposed) stack.commit();
   stack.dispose();
   return result;
 }
 
-async function settle<T>(
+type Then = (
+  this: unknown,
+  onFulfilled: (value: unknown) => void,
+  onRejected: (reason: unknown) => void,
+) => unknown;
+
+async function settle(
   stack: DeferStack,
-  pending: PromiseLike<T>,
-): Promise<T> {
-  let value: T;
+  pending: unknown,
+  then: Then,
+): Promise<unknown> {
+  let value: unknown;
   try {
-    value = await pending;
+    // A native promise is awaited as is; any other thenable through the
+    // `then` already read, with the same ticks as awaiting it directly.
+    value = await (pending instanceof Promise ? pending : {
+      then: (resolve: (value: unknown) => void, reject: (e: unknown) => void) =>
+        then.call(pending, resolve, reject),
+    });
   } catch (error) {
     try {
       await stack.disposeAsync();
@@ -106,7 +132,7 @@ async function settle<T>(
     }
     throw error;
   }
-  stack.commit();
+  if (!stack.disposed) stack.commit();
   await stack.disposeAsync();
   return value;
 }

@@ -72,6 +72,63 @@ describe("scope() with a synchronous body", () => {
     assert.equal(await async, 2);
   });
 
+  it("returns a stack the body moved, with its cleanups still pending", () => {
+    const log: string[] = [];
+    const owner = scope((d) => {
+      d.defer(() => log.push("closed"));
+      return d.move();
+    });
+    assert.ok(owner instanceof DeferStack);
+    assert.equal(owner.disposed, false);
+    assert.deepEqual(log, []);
+    owner.dispose();
+    assert.deepEqual(log, ["closed"]);
+  });
+
+  it("returns what the body returned when the body disposed the stack itself", () => {
+    const log: string[] = [];
+    const result = scope((d) => {
+      d.defer(() => log.push("closed"));
+      d.dispose();
+      return 7;
+    });
+    assert.equal(result, 7);
+    assert.deepEqual(log, ["closed"]);
+  });
+
+  it("disposes, then throws the error of a then getter on the body's result", () => {
+    const log: string[] = [];
+    const getterError = new Error("then getter");
+    const e = thrown(() =>
+      scope((d) => {
+        d.defer(() => log.push("cleanup"));
+        return {
+          get then(): never {
+            log.push("then read");
+            throw getterError;
+          },
+        };
+      })
+    );
+    assert.equal(e, getterError);
+    assert.deepEqual(log, ["then read", "cleanup"]);
+  });
+
+  it("reads the then of a thenable result once, and awaits it", async () => {
+    const log: string[] = [];
+    const pending = scope((d) => {
+      d.defer(() => log.push("cleanup"));
+      return {
+        get then() {
+          log.push("then read");
+          return (resolve: (value: number) => void) => resolve(5);
+        },
+      };
+    });
+    assert.equal(await pending, 5);
+    assert.deepEqual(log, ["then read", "cleanup"]);
+  });
+
   it("throws a TypeError at the call when body is not a function", () => {
     assert.throws(() => scope(42 as unknown as () => void), TypeError);
   });
@@ -127,6 +184,32 @@ describe("scope() with an async body", () => {
       throw new Error("body");
     }));
     assert.deepEqual(chain(e), { error: "cleanup", suppressed: "body" });
+  });
+});
+
+describe("scope() with an async body that hands its stack on", () => {
+  it("resolves to a stack the body moved, with its cleanups still pending", async () => {
+    const log: string[] = [];
+    const owner = await scope(async (d) => {
+      d.defer(() => log.push("closed"));
+      await null;
+      return d.move();
+    });
+    assert.equal(owner.disposed, false);
+    assert.deepEqual(log, []);
+    await owner.disposeAsync();
+    assert.deepEqual(log, ["closed"]);
+  });
+
+  it("resolves to the body's value when the body disposed the stack itself", async () => {
+    const log: string[] = [];
+    const value = await scope(async (d) => {
+      d.defer(() => log.push("closed"));
+      await d.disposeAsync();
+      return "done";
+    });
+    assert.equal(value, "done");
+    assert.deepEqual(log, ["closed"]);
   });
 });
 
