@@ -529,10 +529,13 @@ export class DeferStack {
             case USE_ASYNC:
               storage.cursor = p -= 2;
               storage.live--;
-              observe((items[p] as Callable).call(items[p + 1]));
-              throw new TypeError(
-                "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
-              );
+              {
+                const started = (items[p] as Callable).call(items[p + 1]);
+                observe(started, thenOf(started));
+                throw new TypeError(
+                  "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
+                );
+              }
             case FAIL0:
             case FAIL1:
             case FAILN:
@@ -553,8 +556,12 @@ export class DeferStack {
               continue;
           }
         }
-        if (result !== undefined && isThenable(result)) {
-          observe(result);
+        // The built-in ignores what a cleanup returns; only a callable
+        // `then` (read once, a throwing getter counting as none) is async
+        // work this loop must not drop silently.
+        const then = result === undefined ? undefined : thenOf(result);
+        if (then !== undefined) {
+          observe(result, then);
           throw new TypeError(
             "DeferStack.dispose(): a cleanup returned a promise, which dispose() cannot await. Use `await using` or disposeAsync()",
           );
@@ -814,22 +821,34 @@ function methodOf(
   return method as (this: unknown) => unknown;
 }
 
-/** Whether `value` has a callable `then`: what `await` would treat as a promise. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
+/**
+ * The callable `then` of `value`, read once, or `undefined`: what `await`
+ * would treat as a promise. A `then` getter that throws counts as none.
+ */
+export function thenOf(value: unknown): Callable | undefined {
+  if (
+    (typeof value !== "object" && typeof value !== "function") || value === null
+  ) return undefined;
+  try {
+    const then = (value as { then?: unknown }).then;
+    return typeof then === "function" ? then as Callable : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function ignore(): void {}
 
-/** Handles a promise's rejection so it never becomes an unhandled one. */
-function observe(value: unknown): void {
-  if (!isThenable(value)) return;
+/**
+ * Handles a thenable's rejection so it never becomes an unhandled one. Both
+ * callbacks are real functions: a thenable may call either unconditionally.
+ */
+function observe(value: unknown, then: Callable | undefined): void {
+  if (then === undefined) return;
   try {
-    value.then(undefined, ignore);
+    then.call(value, ignore, ignore);
   } catch {
-    // A thenable whose then() throws cannot reject later through it.
+    // A thenable whose then() throws cannot settle later through it.
   }
 }
 

@@ -111,6 +111,47 @@ describe("dispose() with async-only work", () => {
     await Promise.resolve();
   });
 
+  it("ignores a returned object whose then getter throws, as the built-in ignores every result", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("below"));
+    d.defer(() => ({
+      get then(): never {
+        throw new Error("then getter");
+      },
+    }));
+    d.dispose();
+    assert.deepEqual(log, ["below"]);
+  });
+
+  it("keeps the TypeError of an async-only value whose result's then getter throws", () => {
+    const d = defer();
+    d.use({
+      [Symbol.asyncDispose]: () => ({
+        get then(): never {
+          throw new Error("then getter");
+        },
+      }),
+    });
+    const e = thrown(() => d.dispose());
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /await using/);
+  });
+
+  it("hands a returned thenable two real callbacks, so calling either is safe", () => {
+    const seen: string[] = [];
+    const d = defer();
+    d.defer(() => ({
+      then(onFulfilled: unknown, onRejected: unknown) {
+        seen.push(typeof onFulfilled, typeof onRejected);
+        (onFulfilled as (value: unknown) => void)("done");
+        (onRejected as (reason: unknown) => void)(new Error("late"));
+      },
+    }));
+    assert.throws(() => d.dispose(), TypeError);
+    assert.deepEqual(seen, ["function", "function"]);
+  });
+
   it("calls Symbol.dispose, not Symbol.asyncDispose, for a value with both", () => {
     const log: string[] = [];
     const d = defer();
