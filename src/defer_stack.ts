@@ -23,7 +23,6 @@ import {
   FAIL1,
   FAILN,
   HOLE3,
-  HOLE4,
   invoke,
   NULL,
   Slots,
@@ -107,7 +106,7 @@ export class DeferStack {
     }
     const handler = leakHandlerFor(options?.leakCheck);
     if (handler !== null) {
-      this.#watch = watch(this, this.#storage as Slots, handler);
+      this.#watch = watch(this, (this.#storage as Slots).tally, handler);
     }
   }
 
@@ -121,7 +120,7 @@ export class DeferStack {
    * are not counted; it is 0 once the stack is disposed.
    */
   get size(): number {
-    return this.#storage === null ? 0 : this.#storage.live;
+    return this.#storage === null ? 0 : this.#storage.tally.live;
   }
 
   /**
@@ -180,7 +179,7 @@ export class DeferStack {
     } else {
       storage.items.push(asyncMethod, value, syncMethod, USE_BOTH);
     }
-    storage.live++;
+    storage.tally.live++;
     return value;
   }
 
@@ -214,7 +213,7 @@ export class DeferStack {
       throw notCallable("adopt", "onDispose", onDispose);
     }
     storage.items.push(onDispose, value, ADOPT);
-    storage.live++;
+    storage.tally.live++;
     return value;
   }
 
@@ -271,7 +270,7 @@ export class DeferStack {
     } else {
       items.push(onDispose, restOf(arguments), DEFERN);
     }
-    storage.live++;
+    storage.tally.live++;
     return new Handle(storage, items.length - 1);
   }
 
@@ -330,14 +329,13 @@ export class DeferStack {
     const items = storage.items;
     const count = arguments.length;
     if (count === 1) {
-      items.push(onFailure, undefined, storage.generation, FAIL0);
+      items.push(onFailure, undefined, FAIL0);
     } else if (count === 2) {
-      items.push(onFailure, arguments[1], storage.generation, FAIL1);
+      items.push(onFailure, arguments[1], FAIL1);
     } else {
-      items.push(onFailure, restOf(arguments), storage.generation, FAILN);
+      items.push(onFailure, restOf(arguments), FAILN);
     }
-    storage.live++;
-    storage.failures++;
+    storage.addFailure();
     return new FailureHandle(storage, items.length - 1);
   }
 
@@ -408,11 +406,11 @@ export class DeferStack {
   release(): number {
     const storage = this.#storage;
     if (storage === null) throw disposedError("release");
-    const dropped = storage.live;
+    const dropped = storage.tally.live;
     storage.retire();
     const fresh = new Slots();
     this.#storage = fresh;
-    if (this.#watch !== null) this.#watch.slots = fresh;
+    if (this.#watch !== null) this.#watch.tally = fresh.tally;
     return dropped;
   }
 
@@ -451,7 +449,7 @@ export class DeferStack {
     if (w !== null) {
       unwatch(this, w);
       this.#watch = null;
-      next.#watch = watch(next, storage, w.handler);
+      next.#watch = watch(next, storage.tally, w.handler);
     }
     return next;
   }
@@ -501,34 +499,31 @@ export class DeferStack {
         let result: unknown;
         if (typeof top === "function") {
           storage.cursor = p;
-          storage.live--;
           result = top();
         } else if (typeof top === "object") {
           storage.cursor = --p;
-          storage.live--;
           result = (items[p] as Callable).call(top);
         } else {
           switch (top) {
             case DEFER1:
             case DEFERN:
             case ADOPT:
+            case FAIL0:
+            case FAIL1:
+            case FAILN:
               storage.cursor = p -= 2;
-              storage.live--;
               result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case USE:
               storage.cursor = p -= 2;
-              storage.live--;
               result = (items[p] as Callable).call(items[p + 1]);
               break;
             case USE_BOTH:
               storage.cursor = p -= 3;
-              storage.live--;
               result = (items[p + 2] as Callable).call(items[p + 1]);
               break;
             case USE_ASYNC:
               storage.cursor = p -= 2;
-              storage.live--;
               {
                 const started = (items[p] as Callable).call(items[p + 1]);
                 observe(started, thenOf(started));
@@ -536,21 +531,8 @@ export class DeferStack {
                   "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
                 );
               }
-            case FAIL0:
-            case FAIL1:
-            case FAILN:
-              p -= 3;
-              if (items[p + 2] !== storage.generation) continue; // committed
-              storage.cursor = p;
-              storage.live--;
-              storage.failures--;
-              result = invoke(items[p] as Callable, items[p + 1], top);
-              break;
             case HOLE3:
               p -= 2;
-              continue;
-            case HOLE4:
-              p -= 3;
               continue;
             default: // NULL, HOLE1
               continue;
@@ -630,7 +612,6 @@ export class DeferStack {
       try {
         if (typeof top === "function") {
           storage.cursor = p;
-          storage.live--;
           result = top();
         } else if (typeof top === "object") {
           // The spec wraps a Symbol.dispose fallback in a function that
@@ -638,51 +619,36 @@ export class DeferStack {
           // one await, after which a throw surfaces as a rejection.
           fallback = true;
           storage.cursor = --p;
-          storage.live--;
           (items[p] as Callable).call(top);
         } else {
           switch (top) {
             case DEFER1:
             case DEFERN:
             case ADOPT:
+            case FAIL0:
+            case FAIL1:
+            case FAILN:
               storage.cursor = p -= 2;
-              storage.live--;
               result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case USE_ASYNC:
               storage.cursor = p -= 2;
-              storage.live--;
               result = (items[p] as Callable).call(items[p + 1]);
               break;
             case USE_BOTH:
               storage.cursor = p -= 3;
-              storage.live--;
               result = (items[p] as Callable).call(items[p + 1]);
               break;
             case USE: // a fallback, as above
               fallback = true;
               storage.cursor = p -= 2;
-              storage.live--;
               (items[p] as Callable).call(items[p + 1]);
-              break;
-            case FAIL0:
-            case FAIL1:
-            case FAILN:
-              p -= 3;
-              if (items[p + 2] !== storage.generation) continue; // committed
-              storage.cursor = p;
-              storage.live--;
-              storage.failures--;
-              result = invoke(items[p] as Callable, items[p + 1], top);
               break;
             case NULL:
               needsAwait = true;
               continue;
             case HOLE3:
               p -= 2;
-              continue;
-            case HOLE4:
-              p -= 3;
               continue;
             default: // HOLE1
               continue;

@@ -58,10 +58,16 @@ export type LeakHandler = (report: LeakReport) => void;
  */
 export type LeakCheckOption = boolean | LeakHandler;
 
-/** What a leak-checked stack shares with the registry: its pending count. */
+/**
+ * What a leak-checked stack shares with the registry: its pending count,
+ * and nothing that reaches its entries. A `FinalizationRegistry` holds
+ * this strongly, so an entry reachable from here that refers back to the
+ * stack (a cleanup closing over it, a class that owns it) would keep the
+ * stack alive for good, and it would never be reported.
+ */
 export interface LeakWatch {
-  /** The stack's entries while it owns them; `null` once disposed or moved. */
-  slots: { live: number } | null;
+  /** The stack's counts while it owns them; `null` once disposed or moved. */
+  tally: { readonly live: number } | null;
   readonly createdAt: string;
   readonly handler: LeakHandler;
 }
@@ -123,26 +129,26 @@ function handlerOf(option: LeakCheckOption): LeakHandler | null {
 }
 
 const registry = new FinalizationRegistry<LeakWatch>((watch) => {
-  const slots = watch.slots;
-  if (slots === null || slots.live === 0) return;
-  watch.handler({ pending: slots.live, createdAt: watch.createdAt });
+  const tally = watch.tally;
+  if (tally === null || tally.live === 0) return;
+  watch.handler({ pending: tally.live, createdAt: watch.createdAt });
 });
 
 /** Starts watching `stack`; the caller keeps the watch up to date. */
 export function watch(
   stack: object,
-  slots: { live: number },
+  tally: { readonly live: number },
   handler: LeakHandler,
 ): LeakWatch {
   const createdAt = (new Error().stack ?? "").split("\n").slice(2).join("\n")
     .trim();
-  const w: LeakWatch = { slots, createdAt: `\n${createdAt}`, handler };
+  const w: LeakWatch = { tally, createdAt: `\n${createdAt}`, handler };
   registry.register(stack, w, stack);
   return w;
 }
 
 /** Stops watching `stack`: it was disposed or moved. */
 export function unwatch(stack: object, w: LeakWatch): void {
-  w.slots = null;
+  w.tally = null;
   registry.unregister(stack);
 }

@@ -16,8 +16,9 @@
  * | `asyncMethod, value, USE_ASYNC`         | `use()`, `Symbol.asyncDispose` only |
  * | `asyncMethod, value, syncMethod, USE_BOTH` | `use()`, both methods       |
  * | `NULL`                                  | `use(null)` / `use(undefined)` |
- * | `fn, arg, gen, FAIL0` / `FAIL1` / `FAILN` | `onFailure(fn, ...)`        |
- * | `HOLE1`, `…, HOLE3` or `…, HOLE4`       | a released entry               |
+ * | `fn, undefined, FAIL0`                  | `onFailure(fn)`: `fn()`        |
+ * | `fn, arg, FAIL1` / `fn, args, FAILN`    | `onFailure(fn, ...args)`       |
+ * | `HOLE1` or `…, HOLE3`                   | a released entry               |
  *
  * A top slot is a function (the one-slot `defer(fn)`, the most common
  * entry), a non-function object (the two-slot `use()`), or one of the small
@@ -34,10 +35,14 @@
  * one was released through its own handle, which then knows it is done.
  * `release()` of the whole stack and the end of disposal retire the `Slots`
  * object itself, which retires every handle on it at once; `release()` gives
- * the stack a fresh one. `commit()` releases every failure-only entry at
- * once by bumping `generation`: a failure-only record (and its handle)
- * carries the generation it was registered in, and is dead once that is
- * not the current one.
+ * the stack a fresh one. `commit()` turns every pending failure-only record
+ * into a hole, found through `failureTops`, and bumps `generation`: a
+ * failure-only handle carries the generation it was registered in, and is
+ * done once that is not the current one (its slot may be reused by then).
+ *
+ * The pending counts live in a {@linkcode Tally} of their own, so the leak
+ * check can watch them without reaching the entries (which may reach the
+ * stack, and would then keep it alive).
  *
  * @module
  */
@@ -58,16 +63,14 @@ export const USE_BOTH = 6;
 export const NULL = 7;
 /** A released one-slot `defer(fn)` entry. */
 export const HOLE1 = 8;
-/** A released three-slot `defer(fn, ...args)` entry. */
+/** A released three-slot entry. */
 export const HOLE3 = 9;
-/** `fn, undefined, gen, FAIL0`: `onFailure(fn)`. */
+/** `fn, undefined, FAIL0`: `onFailure(fn)`. */
 export const FAIL0 = 10;
-/** `fn, arg, gen, FAIL1`: `onFailure(fn, arg)`. */
+/** `fn, arg, FAIL1`: `onFailure(fn, arg)`. */
 export const FAIL1 = 11;
-/** `fn, args, gen, FAILN`: `onFailure(fn, ...args)`. */
+/** `fn, args, FAILN`: `onFailure(fn, ...args)`. */
 export const FAILN = 12;
-/** A released four-slot `onFailure()` entry. */
-export const HOLE4 = 13;
 
 /** Whether a top slot marks a failure-only record. */
 export function isFailure(marker: unknown): boolean {
@@ -87,15 +90,28 @@ export function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
   return fn(arg);
 }
 
-/** The entries of one stack; handed over whole by `move()`. */
-export class Slots {
-  /** The records, bottom of the stack first. */
-  items: unknown[] = [];
+/** A stack's pending counts: what `size` and the leak check read. */
+export class Tally {
   /** Pending entries, `use(null)` placeholders not counted. */
   live = 0;
   /** Pending failure-only entries (included in `live`). */
   failures = 0;
-  /** Failure-only records of an older generation were committed: dead. */
+}
+
+/** The entries of one stack; handed over whole by `move()`. */
+export class Slots {
+  /** The records, bottom of the stack first. */
+  items: unknown[] = [];
+  /** The counts, kept apart from the entries for the leak check. */
+  tally: Tally = new Tally();
+  /**
+   * The top slots of the failure-only records not yet committed, ascending
+   * (released ones are holes by now); `null` until the first one. Indices
+   * popped off the array are dropped from here at once, so each one names
+   * a failure-only record or its hole, never another record's slot.
+   */
+  failureTops: number[] | null = null;
+  /** Bumped by `commit()`: failure-only handles of older ones are done. */
   generation = 0;
   /** True once every entry was dropped or has run: no handle is pending. */
   retired = false;
@@ -109,18 +125,22 @@ export class Slots {
     return !this.retired && (!this.unwinding || top < this.cursor);
   }
 
+  /** Records a failure-only record just pushed, with its top slot last. */
+  addFailure(): void {
+    const top = this.items.length - 1;
+    if (this.failureTops === null) this.failureTops = [top];
+    else this.failureTops.push(top);
+    this.tally.live++;
+    this.tally.failures++;
+  }
+
   /** Takes the pending record with top slot `top` out. */
   remove(top: number): void {
     const items = this.items;
     const marker = items[top];
-    let width = 3;
-    if (typeof marker === "function") {
-      width = 1;
-    } else if (isFailure(marker)) {
-      width = 4;
-      this.failures--;
-    }
-    this.live--;
+    const width = typeof marker === "function" ? 1 : 3;
+    if (isFailure(marker)) this.tally.failures--;
+    this.tally.live--;
     if (!this.unwinding && top === items.length - 1) {
       // pop() rather than setting length: it is the cheaper operation in
       // every engine, and churn at the top is the common case.
@@ -129,29 +149,32 @@ export class Slots {
     } else if (width === 1) {
       items[top] = HOLE1;
     } else {
-      for (let i = top - width + 1; i < top; i++) items[i] = undefined;
-      items[top] = width === 3 ? HOLE3 : HOLE4;
+      items[top - 2] = items[top - 1] = undefined;
+      items[top] = HOLE3;
     }
   }
 
   /**
-   * Pops holes and committed failure-only records off the top, so churn at
-   * the top of a long-lived stack leaves nothing behind. Their handles
-   * already know they are done, so their slots may be reused.
+   * Pops holes off the top, so churn at the top of a long-lived stack
+   * leaves nothing behind. Their handles already know they are done, so
+   * their slots may be reused; `failureTops` forgets them first.
    */
   popDead(): void {
     const items = this.items;
     for (;;) {
       const top = items[items.length - 1];
-      let width: number;
-      if (top === HOLE1) width = 1;
-      else if (top === HOLE3) width = 3;
-      else if (top === HOLE4) width = 4;
-      else if (
-        isFailure(top) && items[items.length - 2] !== this.generation
-      ) width = 4;
-      else return;
-      for (let i = 0; i < width; i++) items.pop();
+      if (top === HOLE1) items.pop();
+      else if (top === HOLE3) {
+        items.pop();
+        items.pop();
+        items.pop();
+      } else break;
+    }
+    const tops = this.failureTops;
+    if (tops !== null) {
+      while (tops.length > 0 && tops[tops.length - 1] >= items.length) {
+        tops.pop();
+      }
     }
   }
 
@@ -163,28 +186,46 @@ export class Slots {
       this.remove(top);
       return marker();
     }
-    const bottom = isFailure(marker) ? top - 3 : top - 2;
-    const fn = items[bottom] as Callable;
-    const arg = items[bottom + 1];
+    const fn = items[top - 2] as Callable;
+    const arg = items[top - 1];
     this.remove(top);
     return invoke(fn, arg, marker);
   }
 
-  /** Releases every pending failure-only entry at once. */
+  /**
+   * Releases every pending failure-only entry at once, freeing its cleanup
+   * and arguments now (a long-lived stack that commits in a loop must not
+   * keep them). Costs one step per failure-only entry registered since the
+   * last commit.
+   */
   commit(): number {
-    const released = this.failures;
-    this.live -= released;
-    this.failures = 0;
+    const tally = this.tally;
+    const released = tally.failures;
+    tally.live -= released;
+    tally.failures = 0;
+    const tops = this.failureTops;
+    if (tops !== null) {
+      const items = this.items;
+      for (let i = 0; i < tops.length; i++) {
+        const top = tops[i];
+        if (isFailure(items[top])) {
+          items[top - 2] = items[top - 1] = undefined;
+          items[top] = HOLE3;
+        }
+      }
+      this.failureTops = null;
+    }
     this.generation++;
-    if (!this.unwinding) this.popDead();
+    this.popDead();
     return released;
   }
 
   /** Drops every entry for good: after disposal, or for `release()`. */
   retire(): void {
     this.items = [];
-    this.live = 0;
-    this.failures = 0;
+    this.failureTops = null;
+    this.tally.live = 0;
+    this.tally.failures = 0;
     this.unwinding = false;
     this.retired = true;
   }

@@ -122,6 +122,35 @@ describe("failure-only entries", () => {
     assert.equal(d.size, 1);
     assert.ok(growth < 1_000_000, `heap grew by ${growth} bytes`);
   });
+
+  it("let go of a committed entry's cleanup and arguments at commit(), below a live entry", async () => {
+    const d = defer();
+    let payload: object | null = { big: new Array(1000).fill(0) };
+    const collected = new WeakRef(payload);
+    d.onFailure((p: object) => p, payload);
+    d.defer(() => {}); // live, above it: nothing pops the record
+    payload = null;
+    d.commit();
+    await settledHeap();
+    assert.equal(collected.deref(), undefined);
+    assert.equal(d.size, 1);
+  });
+
+  it("keep only the live entries' slots over a million onFailure/defer/commit cycles", async () => {
+    const d = defer();
+    const keep = () => {};
+    const cycle = () => {
+      // About 0.5 KB bound per rollback: kept, it would dominate the heap.
+      d.onFailure((undo: number[]) => undo.length, new Array(64).fill(1));
+      d.defer(keep);
+      d.commit();
+    };
+    const growth = await growthOverAMillion(cycle);
+    assert.equal(d.size, 1_010_000);
+    // Each cycle leaves one live slot and a three-slot hole: 32 bytes, with
+    // slack for the array's growth; the bound arrays alone would be 0.5 GB.
+    assert.ok(growth < 100 * 1_000_000, `heap grew by ${growth} bytes`);
+  });
 });
 
 describe("a million entries", () => {
