@@ -89,16 +89,21 @@ try {
     return dir;
   };
 
+  // Each line names the runtime (printed by the fixture, which knows where
+  // it runs) and what compiled the fixture, if anything.
   const results: string[] = [];
-  const report = (output: string) => {
+  const report = (output: string, compiler: string) => {
     results.push(output);
-    console.log(output.trim().split("\n").at(-1));
+    console.log(`${output.trim().split("\n").at(-1)} (${compiler})`);
   };
+  const tscVersion = (await run(["node", tsc, "--version"], root)).trim();
+  const esbuildVersion = (await run([esbuild, "--version"], root)).trim();
+  const none = "no compiler: JavaScript as written";
   const js = await consumer("js", ["syntax.mjs", "plain.mjs"]);
-  report(await run(["npx", "-y", "node@26", "syntax.mjs"], js));
-  report(await run(["npx", "-y", "node@22", "plain.mjs"], js));
-  report(await run(["npx", "-y", "node@26", "plain.mjs"], js));
-  report(await run(["npx", "-y", "bun@1.4.4", "syntax.mjs"], js));
+  report(await run(["npx", "-y", "node@26", "syntax.mjs"], js), none);
+  report(await run(["npx", "-y", "node@22", "plain.mjs"], js), none);
+  report(await run(["npx", "-y", "node@26", "plain.mjs"], js), none);
+  report(await run(["npx", "-y", "bun@1.4.4", "syntax.mjs"], js), none);
 
   const ts = await consumer("ts", ["typed.ts", "tsconfig.json"], [
     "@types/node@22",
@@ -108,7 +113,10 @@ try {
   if (/\busing\s+d\b/.test(lowered)) {
     throw new Error("tsc left `using` in its output: nothing was lowered");
   }
-  report(await run(["npx", "-y", "node@22", "out/typed.js"], ts));
+  report(
+    await run(["npx", "-y", "node@22", "out/typed.js"], ts),
+    `compiled by tsc ${tscVersion.replace(/^Version /, "")}, target ES2022`,
+  );
   await run([
     esbuild,
     "typed.ts",
@@ -118,7 +126,10 @@ try {
     "--target=node22",
     "--outfile=out/bundled.mjs",
   ], ts);
-  report(await run(["npx", "-y", "node@22", "out/bundled.mjs"], ts));
+  report(
+    await run(["npx", "-y", "node@22", "out/bundled.mjs"], ts),
+    `bundled by esbuild ${esbuildVersion}, target node22`,
+  );
 
   console.log(`${results.length} passed, 0 failed`);
 } finally {

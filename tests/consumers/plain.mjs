@@ -47,4 +47,7 @@ a.defer(async () => {
 a.defer(() => log.push("sync cleanup"));
 await a[Symbol.asyncDispose]();
 assert.deepEqual(log, ["sync cleanup", "async cleanup"], "disposeAsync awaits");
-console.log(`plain consumer on Node ${process.versions.node}: ok`);
+const runtime = globalThis.Bun
+  ? `Bun ${globalThis.Bun.version}`
+  : `Node ${process.versions.node}`;
+console.log(`plain consumer on ${runtime}: ok`);

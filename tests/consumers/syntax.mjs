@@ -1,6 +1,7 @@
 // A Node 26 / Bun consumer in plain JavaScript with native `using` syntax,
 // importing the package as JSR's npm layer serves it.
 import assert from "node:assert/strict";
+import process from "node:process";
 import { defer, SuppressedError } from "@cleanup/defer";
 
 const log = [];
@@ -49,4 +50,7 @@ log.length = 0;
   d.defer(() => log.push("sync cleanup"));
 }
 assert.deepEqual(log, ["sync cleanup", "async cleanup"], "await using awaits");
-console.log("syntax consumer: ok");
+const runtime = globalThis.Bun
+  ? `Bun ${globalThis.Bun.version}`
+  : `Node ${process.versions.node}`;
+console.log(`syntax consumer on ${runtime}: ok`);

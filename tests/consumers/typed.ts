@@ -2,6 +2,7 @@
 // compiler (tsc or esbuild) for Node 22, and the types are checked by the
 // consumer's own tsc. Deno type-checks it too, through the import map.
 import assert from "node:assert/strict";
+import process from "node:process";
 import {
   defer,
   type DeferHandle,
@@ -87,4 +88,4 @@ const n: number = scope(() => 1);
 const p: Promise<string> = scope(async () => "x");
 assert.equal(n, 1);
 assert.equal(await p, "x");
-console.log("typed consumer: ok");
+console.log(`typed consumer on Node ${process.versions.node}: ok`);

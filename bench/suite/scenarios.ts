@@ -8,7 +8,7 @@
  * @module
  */
 
-import { defer } from "../mod.ts";
+import { defer } from "../../mod.ts";
 import type { Implementation } from "./implementations.ts";
 
 /** One benchmark: a group, the implementation, and the function to time. */

@@ -8,8 +8,8 @@
  * the next one (10^6 entries) runs, and one group's data must not sit in
  * the heap while another is timed.
  *
- *   node --expose-gc bench/driver.ts > bench/results/node.json
- *   bun bench/driver.ts --filter '^defer' > /tmp/bun-defer.json
+ *   node --expose-gc bench/suite/driver.ts > bench/results/node.json
+ *   bun bench/suite/driver.ts --filter '^defer' > /tmp/bun-defer.json
  *
  * @module
  */

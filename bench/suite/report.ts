@@ -1,7 +1,13 @@
 /**
- * Turns the benchmark results in `bench/results/` into the README's
- * performance section (between `<!-- bench:start -->` and
- * `<!-- bench:end -->`) and the chart `bench/unwind.svg`.
+ * Turns the benchmark results in `bench/results/` into three files:
+ *
+ * - `bench/README.md`, between `<!-- bench:start -->` and
+ *   `<!-- bench:end -->`: the targets, the ratios per scenario, every
+ *   median and the `deno bench` cross-check;
+ * - `README.md` (the package page), between the same markers: a short
+ *   summary, the chart and a link to `bench/README.md`;
+ * - `bench/unwind.svg`, the chart: a few kilobytes of hand-written SVG,
+ *   text as text.
  *
  * Reads: `<runtime>.json` from `driver.ts` (medians, one per runtime),
  * `deno-bench.json` from `deno bench --json`, `memory-<runtime>.json` from
@@ -9,11 +15,9 @@
  *
  * @module
  */
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
 import type { Result } from "./driver.ts";
 
-const dir = new URL("./results/", import.meta.url);
+const dir = new URL("../results/", import.meta.url);
 const RUNTIMES = ["deno", "node", "bun"] as const;
 type Runtime = typeof RUNTIMES[number];
 const LABEL: Record<Runtime, string> = {
@@ -176,63 +180,121 @@ const denoRows = ["defer n=1000000", "use n=1000000", "async n=100000"].map(
 );
 
 // --- chart ---------------------------------------------------------------
-const points = RUNTIMES.flatMap((r) =>
-  driver[r].results
-    .filter((x) => x.scenario === "defer")
-    .map((x) => ({
-      runtime: `${LABEL[r]} ${driver[r].runtime.version}`,
-      implementation: x.impl,
-      entries: x.n,
-      ms: x.p50 / 1e6,
-    }))
+// Three panels (one per runtime) sharing log-log axes: entries against the
+// median time to register N defer() callbacks and dispose. Hand-written so
+// that the file stays small and its text stays text.
+const SERIES = [
+  { impl: "defer()", color: "#1f77b4" },
+  { impl: "native", color: "#d62728" },
+  { impl: "core-js-pure", color: "#2ca02c" },
+  { impl: "disposablestack", color: "#9467bd" },
+  { impl: "floor", color: "#7f7f7f" },
+];
+const unwind = (r: Runtime) =>
+  driver[r].results.filter((x) => x.scenario === "defer");
+const all = RUNTIMES.flatMap(unwind);
+const decade = (x: number, round: (x: number) => number) =>
+  round(Math.log10(x));
+const xMin = decade(Math.min(...all.map((x) => x.n)), Math.floor);
+const xMax = decade(Math.max(...all.map((x) => x.n)), Math.ceil);
+const yMin = decade(Math.min(...all.map((x) => x.p50 / 1e6)), Math.floor);
+const yMax = decade(Math.max(...all.map((x) => x.p50 / 1e6)), Math.ceil);
+const W = 210, H = 180, LEFT = 60, TOP = 40, GAP = 30;
+const px = (n: number) => (Math.log10(n) - xMin) / (xMax - xMin) * W;
+const py = (ms: number) => H - (Math.log10(ms) - yMin) / (yMax - yMin) * H;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const power = (e: number) =>
+  `10${
+    String(e).replace(/\d|-/g, (c) => "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"["-0123456789".indexOf(c)])
+  }`;
+const svg: string[] = [];
+const width = LEFT + RUNTIMES.length * (W + GAP);
+const height = TOP + H + 80;
+svg.push(
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  `<rect width="100%" height="100%" fill="white"/>`,
+  `<text x="${LEFT}" y="18" font-size="13" font-weight="bold">Register N defer() callbacks, then dispose: median time (log-log)</text>`,
 );
-const spec: vegaLite.TopLevelSpec = {
-  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  title: "Register N defer() callbacks, then dispose (median, log-log)",
-  data: { values: points },
-  facet: { column: { field: "runtime", type: "nominal", title: null } },
-  spec: {
-    width: 220,
-    height: 220,
-    mark: { type: "line", point: true },
-    encoding: {
-      x: {
-        field: "entries",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: "entries (N)",
-      },
-      y: {
-        field: "ms",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: "time (ms)",
-      },
-      color: { field: "implementation", type: "nominal" },
-    },
-  },
-  config: { background: "white" },
-};
-const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), {
-  renderer: "none",
+RUNTIMES.forEach((r, i) => {
+  const x0 = LEFT + i * (W + GAP);
+  svg.push(`<g transform="translate(${x0},${TOP})">`);
+  svg.push(
+    `<text x="${W / 2}" y="-6" text-anchor="middle" font-weight="bold">${
+      LABEL[r]
+    } ${driver[r].runtime.version}</text>`,
+  );
+  // Grid and tick labels, one per decade.
+  for (let e = yMin; e <= yMax; e++) {
+    const y = r1(py(10 ** e));
+    svg.push(`<path d="M0 ${y}H${W}" stroke="#ddd"/>`);
+    if (i === 0) {
+      svg.push(
+        `<text x="-6" y="${y + 4}" text-anchor="end">${power(e)}</text>`,
+      );
+    }
+  }
+  for (let e = xMin; e <= xMax; e++) {
+    const x = r1(px(10 ** e));
+    svg.push(
+      `<path d="M${x} 0V${H}" stroke="#ddd"/>`,
+      `<text x="${x}" y="${H + 14}" text-anchor="middle">${power(e)}</text>`,
+    );
+  }
+  svg.push(
+    `<text x="${W / 2}" y="${H + 30}" text-anchor="middle">entries (N)</text>`,
+  );
+  if (i === 0) {
+    svg.push(
+      `<text transform="translate(-44,${
+        H / 2
+      }) rotate(-90)" text-anchor="middle">time (ms)</text>`,
+    );
+  }
+  for (const { impl, color } of SERIES) {
+    const pts = unwind(r).filter((x) => x.impl === impl)
+      .sort((a, b) => a.n - b.n)
+      .map((x) => `${r1(px(x.n))},${r1(py(x.p50 / 1e6))}`);
+    if (pts.length > 1) {
+      svg.push(
+        `<polyline points="${
+          pts.join(" ")
+        }" fill="none" stroke="${color}" stroke-width="2"/>`,
+      );
+    }
+    for (const p of pts) {
+      const [cx, cy] = p.split(",");
+      svg.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
+    }
+  }
+  svg.push(`</g>`);
 });
+SERIES.forEach(({ impl, color }, i) => {
+  const x = LEFT + i * 120;
+  const y = TOP + H + 56;
+  svg.push(
+    `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${color}"/>`,
+    `<text x="${x + 14}" y="${y}">${impl}</text>`,
+  );
+});
+svg.push(`</svg>`);
 await Deno.writeTextFile(
-  new URL("../unwind.svg", dir),
-  await view.toSVG(),
+  new URL("../unwind.svg", import.meta.url),
+  svg.join("\n") + "\n",
 );
-view.finalize();
 
-// --- README --------------------------------------------------------------
+// --- bench/README.md -----------------------------------------------------
 const versions = RUNTIMES.map((r) => `${LABEL[r]} ${driver[r].runtime.version}`)
   .join(", ");
 const machine = `${driver.node.cpus} cores (${driver.node.cpu})`;
 const date = driver.node.date.slice(0, 10);
-const section = `<!-- bench:start -->
+const detail = `<!-- bench:start -->
 Measured on ${date}, one machine: ${machine}; ${versions}. Generated by
-\`deno task bench:all\` (\`bench/report.ts\`) from the medians in
+\`deno task bench:all\` (\`bench/suite/report.ts\`) from the medians in
 \`bench/results/\`; every implementation of a group ran right after the
 others in the same process. Timings on a shared 2-core machine are noisy:
 read the ratios, not the absolute times.
+
+![Unwind time against N, log-log, one line per implementation](unwind.svg)
 
 **Targets** (ratios of medians from the same run; Deno, Node, Bun):
 
@@ -254,9 +316,7 @@ no native counterpart (the standard cannot release an entry).
 | --- | --- | --- | --- | --- | --- | --- |
 ${ratioRows.join("\n")}
 
-![Unwind time against N, log-log, one line per implementation](bench/unwind.svg)
-
-<details><summary>Every median</summary>
+**Every median:**
 
 | runtime | scenario | ${impls.join(" | ")} |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -267,18 +327,44 @@ ${detailRows.join("\n")}
 | scenario | defer() | native | native ÷ defer() |
 | --- | --- | --- | --- |
 ${denoRows.join("\n")}
-
-</details>
 <!-- bench:end -->`;
 
-const readmeUrl = new URL("../../README.md", dir);
-const readme = await Deno.readTextFile(readmeUrl);
-const start = readme.indexOf("<!-- bench:start -->");
-const end = readme.indexOf("<!-- bench:end -->");
-if (start < 0 || end < 0) throw new Error("README.md has no bench markers");
-await Deno.writeTextFile(
-  readmeUrl,
-  readme.slice(0, start) + section +
-    readme.slice(end + "<!-- bench:end -->".length),
-);
-console.log("README.md and bench/unwind.svg updated");
+// --- README.md summary ---------------------------------------------------
+const times = (r: Runtime, group: string) =>
+  `${fmt(ratio(r, group, "native", "defer()"), 1)}×`;
+const summaryRow = (name: string, group: string) =>
+  `| ${name} | ${RUNTIMES.map((r) => times(r, group)).join(" | ")} |`;
+const summary = `<!-- bench:start -->
+How many times faster than the runtime's native stack (median of the native
+stack's time ÷ median of \`defer()\`'s; below 1, \`defer()\` is slower):
+
+| unwind | ${RUNTIMES.map((r) => LABEL[r]).join(" | ")} |
+| --- | --- | --- | --- |
+${summaryRow("10^6 `d.defer(fn)` entries", "defer n=1000000")}
+${summaryRow("10^6 `d.use(value)` entries", "use n=1000000")}
+${summaryRow("10^5 async entries, `disposeAsync()`", "async n=100000")}
+
+A \`use()\` entry takes ${bytes("node", "defer(): use(value)")} bytes on V8
+against the native stack's ${bytes("node", "native: use(value)")}. Measured on
+${date} on one shared 2-core machine (${versions}).
+
+![Unwind time against N, log-log, one line per implementation](bench/unwind.svg)
+
+Methodology, every median, the memory per entry, the per-scenario tables and
+the targets not met (mostly on Bun): [bench/README.md](bench/README.md).
+<!-- bench:end -->`;
+
+async function replaceSection(url: URL, section: string): Promise<void> {
+  const text = await Deno.readTextFile(url);
+  const start = text.indexOf("<!-- bench:start -->");
+  const end = text.indexOf("<!-- bench:end -->");
+  if (start < 0 || end < 0) throw new Error(`${url} has no bench markers`);
+  await Deno.writeTextFile(
+    url,
+    text.slice(0, start) + section +
+      text.slice(end + "<!-- bench:end -->".length),
+  );
+}
+await replaceSection(new URL("../README.md", import.meta.url), detail);
+await replaceSection(new URL("../../README.md", import.meta.url), summary);
+console.log("bench/README.md, README.md and bench/unwind.svg updated");

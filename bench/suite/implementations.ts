@@ -4,7 +4,7 @@
  * @module
  */
 
-import { defer } from "../mod.ts";
+import { defer } from "../../mod.ts";
 
 /** The part of a synchronous stack the scenarios use. */
 export interface SyncStack {
@@ -60,6 +60,8 @@ async function loadCoreJs(): Promise<
 }
 
 const [CoreSync, CoreAsync] = await loadCoreJs();
+// The polyfill ships no types: what TypeScript infers from its JavaScript
+// (with @types/node installed) lacks the methods, so its stacks are cast.
 const { default: ShimSync } = await import(
   "disposablestack/DisposableStack/implementation"
 );
@@ -86,8 +88,8 @@ export const implementations: Implementation[] = [
   },
   {
     name: "disposablestack",
-    makeSync: () => new ShimSync() as SyncStack,
-    makeAsync: () => new ShimAsync() as AsyncStack,
+    makeSync: () => new ShimSync() as unknown as SyncStack,
+    makeAsync: () => new ShimAsync() as unknown as AsyncStack,
     maxN: 1_000,
   },
 ];

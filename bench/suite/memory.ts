@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import { defer } from "../mod.ts";
+import { defer } from "../../mod.ts";
 import { collect, runtimeInfo } from "./runtime.ts";
 
 const N = 1_000_000;
