@@ -8,7 +8,9 @@
  * A handle on one entry of a {@linkcode DeferStack}, returned by
  * `DeferStack.defer()`. It lets the caller release that entry (it will never
  * run) or run it early (it runs at most once), and tells whether it is still
- * pending. It follows its entry when the stack is `move()`d.
+ * pending. It follows its entry when the stack is `move()`d. `R` is what the
+ * cleanup returns. A handle is itself `Disposable` and `AsyncDisposable`:
+ * disposing it runs the entry early.
  *
  * @example Run one cleanup early, release another
  * ```ts
@@ -28,7 +30,7 @@
  * assert.deepEqual(log, ["close a"]);
  * ```
  */
-export interface DeferHandle {
+export interface DeferHandle<R = unknown> extends Disposable, AsyncDisposable {
   /**
    * Whether the entry is still waiting to run: `true` until it runs (at
    * disposal or through {@linkcode DeferHandle.dispose}), is released, or
@@ -54,5 +56,21 @@ export interface DeferHandle {
    * @returns what the cleanup returned (a promise for an async cleanup, for
    * the caller to await), or `undefined` if the entry was not pending.
    */
-  dispose(): unknown;
+  dispose(): R | undefined;
+
+  /**
+   * Runs the entry now, as {@linkcode DeferHandle.dispose} does, for
+   * `using h = d.defer(...)` and for anything that takes a `Disposable`.
+   * As a stack's `dispose()` does, it never drops async work silently: if
+   * the cleanup returns a promise, that promise's rejection is handled and
+   * a `TypeError` telling to use `await using` is thrown.
+   */
+  [Symbol.dispose](): void;
+
+  /**
+   * Runs the entry now and awaits what it returned, for
+   * `await using h = d.defer(...)` and anything that takes an
+   * `AsyncDisposable`.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }

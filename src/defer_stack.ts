@@ -31,6 +31,9 @@ import {
   USE_BOTH,
 } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
+import { describe } from "./describe.ts";
+import { unsupported } from "./engine.ts";
+import { observe, thenOf } from "./thenable.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -95,8 +98,13 @@ export class DeferStack {
    * Creates an empty stack; the same as {@linkcode defer}.
    *
    * @param options See {@linkcode DeferOptions}.
+   * @throws {TypeError} If `options` is not an object or has a bad value,
+   * or if the engine lacks `Symbol.dispose` or `Symbol.asyncDispose`.
    */
   constructor(options?: DeferOptions) {
+    // Without the symbols the stack could not work with `using` at all:
+    // say so here, not with a misleading error at the first use().
+    if (unsupported !== null) throw new TypeError(unsupported);
     if (
       options !== undefined && (options === null || typeof options !== "object")
     ) {
@@ -163,8 +171,12 @@ export class DeferStack {
         }`,
       );
     }
-    const asyncMethod = methodOf(value, Symbol.asyncDispose);
-    const syncMethod = methodOf(value, Symbol.dispose);
+    const asyncMethod = methodOf(
+      value,
+      Symbol.asyncDispose,
+      "Symbol.asyncDispose",
+    );
+    const syncMethod = methodOf(value, Symbol.dispose, "Symbol.dispose");
     if (asyncMethod === undefined) {
       if (syncMethod === undefined) {
         throw new TypeError(
@@ -249,10 +261,10 @@ export class DeferStack {
    * assert.deepEqual(removed, ["c", "b", "a"]);
    * ```
    */
-  defer<A extends unknown[]>(
-    onDispose: (...args: A) => unknown,
+  defer<A extends unknown[], R>(
+    onDispose: (...args: A) => R,
     ...args: A
-  ): DeferHandle;
+  ): DeferHandle<R>;
   // The arguments are read from `arguments` rather than a rest parameter:
   // the common `defer(fn)` then allocates no array, and stores one slot.
   defer(onDispose: Callable): DeferHandle {
@@ -316,10 +328,10 @@ export class DeferStack {
    * assert.deepEqual(log, ["begin", "rollback", "close connection"]);
    * ```
    */
-  onFailure<A extends unknown[]>(
-    onFailure: (...args: A) => unknown,
+  onFailure<A extends unknown[], R>(
+    onFailure: (...args: A) => R,
     ...args: A
-  ): DeferHandle;
+  ): DeferHandle<R>;
   onFailure(onFailure: Callable): DeferHandle {
     const storage = this.#storage;
     if (storage === null) throw disposedError("onFailure");
@@ -774,54 +786,16 @@ function disposedError(method: string): ReferenceError {
 function methodOf(
   value: object,
   key: symbol,
+  name: string,
 ): ((this: unknown) => unknown) | undefined {
   const method = (value as Record<symbol, unknown>)[key];
   if (method === undefined || method === null) return undefined;
   if (typeof method !== "function") {
     throw new TypeError(
-      `DeferStack.use(): the value's ${key.description} is not a function, got ${
+      `DeferStack.use(): the value's ${name} is not a function, got ${
         describe(method)
       }`,
     );
   }
   return method as (this: unknown) => unknown;
-}
-
-/**
- * The callable `then` of `value`, read once, or `undefined`: what `await`
- * would treat as a promise. A `then` getter that throws counts as none.
- */
-export function thenOf(value: unknown): Callable | undefined {
-  if (
-    (typeof value !== "object" && typeof value !== "function") || value === null
-  ) return undefined;
-  try {
-    const then = (value as { then?: unknown }).then;
-    return typeof then === "function" ? then as Callable : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function ignore(): void {}
-
-/**
- * Handles a thenable's rejection so it never becomes an unhandled one. Both
- * callbacks are real functions: a thenable may call either unconditionally.
- */
-function observe(value: unknown, then: Callable | undefined): void {
-  if (then === undefined) return;
-  try {
-    then.call(value, ignore, ignore);
-  } catch {
-    // A thenable whose then() throws cannot settle later through it.
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object") return "an object";
-  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
 }

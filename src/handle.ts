@@ -7,13 +7,14 @@
 
 import type { DeferHandle } from "./defer_handle.ts";
 import type { Slots } from "./slots.ts";
+import { observe, thenOf } from "./thenable.ts";
 
 /**
  * A handle holds no cleanup, only where its entry is: the stack never
  * references it, so a handle the caller drops costs nothing to keep (and an
  * optimising compiler may not allocate it at all).
  */
-export class Handle implements DeferHandle {
+export class Handle<R = unknown> implements DeferHandle<R> {
   #slots: Slots;
   /** The index of the entry's top slot; -1 once run or released here. */
   #top: number;
@@ -36,11 +37,26 @@ export class Handle implements DeferHandle {
     return true;
   }
 
-  dispose(): unknown {
+  dispose(): R | undefined {
     if (!this.pending) return undefined;
     const top = this.#top;
     this.#top = -1;
-    return this.#slots.runEarly(top);
+    return this.#slots.runEarly(top) as R;
+  }
+
+  [Symbol.dispose](): void {
+    const result = this.dispose();
+    const then = thenOf(result);
+    if (then !== undefined) {
+      observe(result, then);
+      throw new TypeError(
+        "DeferHandle[Symbol.dispose](): the cleanup returned a promise, which `using` cannot await. Use `await using` or await handle.dispose()",
+      );
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
   }
 }
 
@@ -50,7 +66,7 @@ export class Handle implements DeferHandle {
  * generation it was registered in. `release()` and `dispose()` go through
  * `pending`, so they see that too.
  */
-export class FailureHandle extends Handle {
+export class FailureHandle<R = unknown> extends Handle<R> {
   #slots: Slots;
   #generation: number;
 

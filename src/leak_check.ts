@@ -4,6 +4,8 @@
  * @module
  */
 
+import { describe } from "./describe.ts";
+
 /**
  * What the leak check reports about a stack that was garbage-collected
  * without being disposed.
@@ -20,7 +22,11 @@
 export interface LeakReport {
   /** How many entries were still pending: cleanups that will never run. */
   readonly pending: number;
-  /** The stack trace captured where the stack was created. */
+  /**
+   * Where the stack was created: the stack trace's frames, one per line,
+   * innermost first, starting at the caller of `defer()` (this library's
+   * own frames are left out).
+   */
   readonly createdAt: string;
 }
 
@@ -79,9 +85,30 @@ const console = (globalThis as unknown as {
 }).console;
 
 function warn(report: LeakReport): void {
+  const trace = report.createdAt.split("\n").map((frame) => `    ${frame}`)
+    .join("\n");
   console.warn(
-    `@cleanup/defer: a DeferStack was garbage-collected with ${report.pending} pending cleanup(s) that will never run. Dispose it (using / await using / dispose()). It was created ${report.createdAt}`,
+    `@cleanup/defer: a DeferStack was garbage-collected with ${report.pending} pending cleanup(s) that will never run. Dispose it (using / await using / dispose()). It was created:\n${trace}`,
   );
+}
+
+// This library's own files, as stack traces name them (a URL on Deno and
+// Node, a path on Bun): their frames say nothing about the caller's code.
+const ownDirectory = new URL(".", import.meta.url);
+const ownPrefixes = [
+  ownDirectory.href,
+  decodeURIComponent(ownDirectory.pathname),
+];
+
+/** The frames of the current stack trace outside this library. */
+function callerFrames(): string {
+  const frames = (new Error().stack ?? "").split("\n").slice(1);
+  return frames
+    .map((frame) => frame.trim())
+    .filter((frame) =>
+      frame !== "" && !ownPrefixes.some((prefix) => frame.includes(prefix))
+    )
+    .join("\n");
 }
 
 /** The handler every new stack gets unless its options say otherwise. */
@@ -109,22 +136,25 @@ let globalHandler: LeakHandler | null = null;
  * ```
  */
 export function setLeakCheck(option: LeakCheckOption): void {
-  globalHandler = handlerOf(option);
+  globalHandler = handlerOf(option, "setLeakCheck(): option");
 }
 
 /** The handler for a stack created with `option` (undefined: the global). */
 export function leakHandlerFor(
   option: LeakCheckOption | undefined,
 ): LeakHandler | null {
-  return option === undefined ? globalHandler : handlerOf(option);
+  return option === undefined
+    ? globalHandler
+    : handlerOf(option, "DeferStack: options.leakCheck");
 }
 
-function handlerOf(option: LeakCheckOption): LeakHandler | null {
+/** `what` names the argument in the error: the call and the parameter. */
+function handlerOf(option: LeakCheckOption, what: string): LeakHandler | null {
   if (option === true) return warn;
   if (option === false) return null;
   if (typeof option === "function") return option;
   throw new TypeError(
-    `leakCheck must be a boolean or a function, got ${typeof option}`,
+    `${what} must be a boolean or a function, got ${describe(option)}`,
   );
 }
 
@@ -140,9 +170,7 @@ export function watch(
   tally: { readonly live: number },
   handler: LeakHandler,
 ): LeakWatch {
-  const createdAt = (new Error().stack ?? "").split("\n").slice(2).join("\n")
-    .trim();
-  const w: LeakWatch = { tally, createdAt: `\n${createdAt}`, handler };
+  const w: LeakWatch = { tally, createdAt: callerFrames(), handler };
   registry.register(stack, w, stack);
   return w;
 }

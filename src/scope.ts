@@ -6,6 +6,7 @@
 
 import { type DeferOptions, DeferStack } from "./defer_stack.ts";
 import { suppress } from "./suppressed_error.ts";
+import { describe } from "./describe.ts";
 
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
@@ -71,9 +72,7 @@ export function scope<T>(
 ): T {
   if (typeof body !== "function") {
     throw new TypeError(
-      `scope(): body must be a function, got ${
-        body === null ? "null" : typeof body
-      }`,
+      `scope(): body must be a function, got ${describe(body)}`,
     );
   }
   const stack = new DeferStack(options);

@@ -1,8 +1,9 @@
 // What DeferStack adds to the standard: handles, release(), size.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { defer } from "../mod.ts";
+import { defer, scope, setLeakCheck } from "../mod.ts";
 import { thrown } from "./helpers.ts";
+import { missingSymbols } from "../src/engine.ts";
 
 describe("DeferHandle", () => {
   it("is pending from registration until its entry runs at disposal", () => {
@@ -116,6 +117,49 @@ describe("DeferHandle", () => {
     });
     await d.disposeAsync();
     assert.deepEqual(log, ["top"]);
+  });
+});
+
+describe("DeferHandle as a disposable", () => {
+  it("runs its entry early through Symbol.dispose, once", () => {
+    const log: string[] = [];
+    const d = defer();
+    const h = d.defer((x: string) => log.push(x), "early");
+    h[Symbol.dispose]();
+    h[Symbol.dispose]();
+    d.dispose();
+    assert.deepEqual(log, ["early"]);
+    assert.equal(h.pending, false);
+  });
+
+  it("can be used by another stack, which then runs the entry early", () => {
+    const log: string[] = [];
+    const owner = defer();
+    const other = defer();
+    other.use(owner.defer(() => log.push("ran")));
+    other.dispose();
+    assert.deepEqual(log, ["ran"]);
+    assert.equal(owner.size, 0);
+  });
+
+  it("throws a TypeError from Symbol.dispose for an async cleanup, its rejection handled", async () => {
+    const d = defer();
+    const h = d.defer(() => Promise.reject(new Error("late")));
+    const e = thrown(() => h[Symbol.dispose]()) as Error;
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /await using/);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // no unhandled rejection
+  });
+
+  it("awaits an async cleanup through Symbol.asyncDispose", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const h = d.defer(async () => {
+      await null;
+      log.push("flushed");
+    });
+    await h[Symbol.asyncDispose]();
+    assert.deepEqual(log, ["flushed"]);
   });
 });
 
@@ -261,5 +305,89 @@ describe("registration errors", () => {
     const e = thrown(() => d.defer(42 as unknown as () => void)) as Error;
     assert.ok(e instanceof TypeError);
     assert.match(e.message, /defer\(\).*number 42/);
+  });
+
+  // Each bad call, and the message it must give: the call, the parameter,
+  // and the value as it was passed.
+  const cases: [string, () => unknown, string][] = [
+    [
+      "defer() without a cleanup",
+      () => (defer().defer as () => unknown)(),
+      "DeferStack.defer(): onDispose must be a function, got undefined",
+    ],
+    [
+      "adopt() without a cleanup",
+      () => (defer().adopt as (v: unknown) => unknown)(1),
+      "DeferStack.adopt(): onDispose must be a function, got undefined",
+    ],
+    [
+      "onFailure() with a string",
+      () => defer().onFailure("rollback" as unknown as () => void),
+      'DeferStack.onFailure(): onFailure must be a function, got the string "rollback"',
+    ],
+    [
+      "use() with a number",
+      () => defer().use(5 as unknown as Disposable),
+      "DeferStack.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got the number 5",
+    ],
+    [
+      "use() with a Symbol.dispose that is not a function",
+      () => defer().use({ [Symbol.dispose]: 42 } as unknown as Disposable),
+      "DeferStack.use(): the value's Symbol.dispose is not a function, got the number 42",
+    ],
+    [
+      "use() with a Symbol.asyncDispose that is not a function",
+      () =>
+        defer().use(
+          { [Symbol.asyncDispose]: "x" } as unknown as AsyncDisposable,
+        ),
+      'DeferStack.use(): the value\'s Symbol.asyncDispose is not a function, got the string "x"',
+    ],
+    [
+      "scope() with a number",
+      () => scope(42 as unknown as () => void),
+      "scope(): body must be a function, got the number 42",
+    ],
+    [
+      "setLeakCheck() without an option",
+      () => (setLeakCheck as () => void)(),
+      "setLeakCheck(): option must be a boolean or a function, got undefined",
+    ],
+    [
+      "defer() with a bad leakCheck",
+      () => defer({ leakCheck: "yes" as unknown as boolean }),
+      'DeferStack: options.leakCheck must be a boolean or a function, got the string "yes"',
+    ],
+    [
+      "defer() with options that are not an object",
+      () => defer(3 as unknown as object),
+      "DeferStack: options must be an object, got the number 3",
+    ],
+  ];
+  for (const [what, call, message] of cases) {
+    it(`say what was wrong for ${what}`, () => {
+      const e = thrown(call) as Error;
+      assert.ok(e instanceof TypeError);
+      assert.equal(e.message, message);
+    });
+  }
+});
+
+// No runtime here lacks the symbols (they cannot be deleted: they are
+// non-configurable), so the check is tested on stand-ins for `Symbol`.
+describe("an engine without explicit resource management", () => {
+  it("is told at defer() which symbols it lacks", () => {
+    assert.match(
+      missingSymbols({}) ?? "",
+      /^@cleanup\/defer needs Symbol\.dispose and Symbol\.asyncDispose \(explicit resource management\)/,
+    );
+    assert.match(
+      missingSymbols({ dispose: Symbol("dispose") }) ?? "",
+      /needs Symbol\.asyncDispose \(/,
+    );
+  });
+
+  it("finds nothing missing on this runtime", () => {
+    assert.equal(missingSymbols(Symbol), null);
   });
 });

@@ -56,6 +56,22 @@ describe("the leak check", () => {
     assert.match(reports[0]?.createdAt ?? "", /createdHere/);
   });
 
+  it("starts where it was created at the caller's frame, without this library's", async () => {
+    const reports: LeakReport[] = [];
+    function createdHere(): void {
+      const d = defer({ leakCheck: (r) => reports.push(r) });
+      d.defer(() => {});
+    }
+    createdHere();
+    await collectUntil(() => reports.length > 0);
+    const frames = (reports[0]?.createdAt ?? "").split("\n");
+    assert.match(frames[0], /^at createdHere /);
+    assert.ok(
+      frames.every((frame) => !/DeferStack|src\/\w+\.ts/.test(frame)),
+      frames.join("\n"),
+    );
+  });
+
   it("stays silent for stacks that were disposed, released or moved", async () => {
     const reports: LeakReport[] = [];
     const onLeak = (r: LeakReport) => reports.push(r);
@@ -121,7 +137,13 @@ describe("the leak check", () => {
       console.warn = original;
     }
     assert.equal(warnings.length, 1);
-    assert.match(String(warnings[0][0]), /1 pending cleanup/);
+    const [first, ...trace] = String(warnings[0][0]).split("\n");
+    assert.match(first, /1 pending cleanup.*It was created:$/);
+    assert.ok(trace.length > 0);
+    assert.ok(
+      trace.every((frame) => frame.startsWith("    at ")),
+      trace.join("\n"),
+    );
   });
 
   // A stack its own entries refer back to: the usual shape of a class that

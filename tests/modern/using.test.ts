@@ -5,6 +5,34 @@ import assert from "node:assert/strict";
 import { defer, type DeferStack, SuppressedError } from "../../mod.ts";
 import { chain, rejected, resource, thrown } from "../helpers.ts";
 
+describe("using h = d.defer(...)", () => {
+  it("runs that one entry early when the block ends", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("at disposal"));
+    {
+      using _h = d.defer(() => log.push("at block end"));
+      log.push("body");
+    }
+    d.dispose();
+    assert.deepEqual(log, ["body", "at block end", "at disposal"]);
+  });
+
+  it("awaits an async entry under await using", async () => {
+    const log: string[] = [];
+    const d = defer();
+    {
+      await using _h = d.defer(async () => {
+        await null;
+        log.push("flushed");
+      });
+    }
+    log.push("after the block");
+    assert.deepEqual(log, ["flushed", "after the block"]);
+    assert.equal(d.size, 0);
+  });
+});
+
 describe("using d = defer()", () => {
   it("runs the cleanups in reverse order when the block ends", () => {
     const log: string[] = [];

@@ -1,0 +1,39 @@
+/**
+ * Telling async work from a plain value without ever throwing while doing
+ * so. Not exported from `mod.ts`.
+ *
+ * @module
+ */
+
+import type { Callable } from "./slots.ts";
+
+/**
+ * The callable `then` of `value`, read once, or `undefined`: what `await`
+ * would treat as a promise. A `then` getter that throws counts as none.
+ */
+export function thenOf(value: unknown): Callable | undefined {
+  if (
+    (typeof value !== "object" && typeof value !== "function") || value === null
+  ) return undefined;
+  try {
+    const then = (value as { then?: unknown }).then;
+    return typeof then === "function" ? then as Callable : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ignore(): void {}
+
+/**
+ * Handles a thenable's rejection so it never becomes an unhandled one. Both
+ * callbacks are real functions: a thenable may call either unconditionally.
+ */
+export function observe(value: unknown, then: Callable | undefined): void {
+  if (then === undefined) return;
+  try {
+    then.call(value, ignore, ignore);
+  } catch {
+    // A thenable whose then() throws cannot settle later through it.
+  }
+}

@@ -1,0 +1,66 @@
+// Types, checked by `deno check` (part of `deno task test`): each
+// `@ts-expect-error` below must meet an error, or the check fails, and each
+// annotation must hold. The runtime assertions run on every runtime.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defer, type DeferHandle } from "../mod.ts";
+
+/** `true` only if A and B are the same type. */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends
+  (<T>() => T extends B ? 1 : 2) ? true : false;
+
+describe("DeferHandle's types", () => {
+  it("carries what the cleanup returns into dispose()", async () => {
+    const d = defer();
+    const done = d.defer(async () => "done").dispose();
+    const exact: Equals<typeof done, Promise<string> | undefined> = true;
+    assert.equal(exact, true);
+    assert.equal(await done, "done");
+    // @ts-expect-error: a number is not a string
+    const wrong: string | undefined = d.defer(() => 1).dispose();
+    assert.equal(wrong, 1);
+  });
+
+  it("carries it for onFailure() too", () => {
+    const d = defer();
+    const count = d.onFailure((n: number) => n + 1, 41).dispose();
+    const exact: Equals<typeof count, number | undefined> = true;
+    assert.equal(exact, true);
+    assert.equal(count, 42);
+  });
+
+  it("is a Disposable and an AsyncDisposable", () => {
+    const d = defer();
+    const asDisposable: Disposable = d.defer(() => {});
+    const asAsync: AsyncDisposable = d.defer(async () => {});
+    const handle: DeferHandle = d.defer((s: string) => s.length, "x");
+    assert.equal(typeof asDisposable[Symbol.dispose], "function");
+    assert.equal(typeof asAsync[Symbol.asyncDispose], "function");
+    assert.equal(handle.pending, true);
+  });
+
+  it("checks bound arguments against the cleanup's parameters", () => {
+    const d = defer();
+    // @ts-expect-error: "x" is not a number
+    d.defer((n: number) => n, "x");
+    // @ts-expect-error: one argument is missing
+    d.defer((a: string, b: string) => a + b, "a");
+    assert.equal(d.size, 2);
+    d.release();
+  });
+
+  it("binds an overloaded cleanup through an arrow function", () => {
+    function close(fd: number): string;
+    function close(fd: number, force: boolean): string;
+    function close(fd: number, force = false): string {
+      return `closed ${fd}${force ? " by force" : ""}`;
+    }
+    const d = defer();
+    // TypeScript matches the last overload only: d.defer(close, 3) fails.
+    // @ts-expect-error: expected 3 arguments, but got 2
+    d.defer(close, 3);
+    const h = d.defer((fd: number) => close(fd), 3);
+    assert.equal(h.dispose(), "closed 3");
+    d.release();
+  });
+});
