@@ -239,6 +239,10 @@ export class DeferStack {
    * handle for the entry: release it, run it early, or ask whether it is
    * still pending.
    *
+   * TypeScript checks the arguments against the last overload of an
+   * overloaded `onDispose` only; bind such a function through an arrow:
+   * `d.defer((x: string) => overloaded(x), x)`.
+   *
    * @param onDispose The cleanup.
    * @param args Arguments passed to `onDispose` when it runs.
    * @returns A {@linkcode DeferHandle} for this entry.
