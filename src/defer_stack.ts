@@ -25,13 +25,22 @@ import {
   HOLE3,
   HOLE4,
   invoke,
+  notAwaited,
   NULL,
+  recordName,
   Slots,
   USE,
   USE_ASYNC,
   USE_BOTH,
 } from "./slots.ts";
 import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
+import {
+  type DisposeAsyncOptions,
+  type Limits,
+  limitsOf,
+  unwindLimited,
+} from "./dispose_limit.ts";
+import { bindExit, moveExit, unbindExit } from "./exit.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -56,6 +65,15 @@ export interface DeferOptions {
    * Defaults to what {@linkcode setLeakCheck} set (off unless set).
    */
   leakCheck?: LeakCheckOption;
+  /**
+   * Bind the stack to the life of the process: while it is open, it is
+   * disposed at the latest when the process ends, whatever ends it (SIGINT,
+   * SIGTERM, the event loop running dry, an uncaught exception or unhandled
+   * rejection, `process.exit()`). See {@linkcode setExitPolicy} for the
+   * signals, the deadline and the report. Disposing the stack unbinds it.
+   * Throws where there is no process (a browser).
+   */
+  exit?: boolean;
 }
 
 /**
@@ -91,6 +109,8 @@ export class DeferStack {
   #storage: Slots | null = new Slots();
   /** Set only when the leak check is on for this stack. */
   #watch: LeakWatch | null = null;
+  /** Whether the stack is bound to the process ({@linkcode DeferOptions.exit}). */
+  #exit = false;
 
   /**
    * Creates an empty stack; the same as {@linkcode defer}.
@@ -108,6 +128,19 @@ export class DeferStack {
     const handler = leakHandlerFor(options?.leakCheck);
     if (handler !== null) {
       this.#watch = watch(this, this.#storage as Slots, handler);
+    }
+    if (options !== undefined && options.exit !== undefined) {
+      if (typeof options.exit !== "boolean") {
+        throw new TypeError(
+          `DeferStack: options.exit must be a boolean, got ${
+            describe(options.exit)
+          }`,
+        );
+      }
+      if (options.exit) {
+        bindExit(this);
+        this.#exit = true;
+      }
     }
   }
 
@@ -447,6 +480,12 @@ export class DeferStack {
     const next = new DeferStack({ leakCheck: false });
     next.#storage = storage;
     this.#storage = null;
+    if (this.#exit) {
+      // The new stack takes this one's place among the exit-bound stacks.
+      this.#exit = false;
+      next.#exit = true;
+      moveExit(this, next);
+    }
     const w = this.#watch;
     if (w !== null) {
       unwatch(this, w);
@@ -490,6 +529,7 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     if (this.#watch !== null) unwatch(this, this.#watch);
+    if (this.#exit) unbindExit(this);
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -530,8 +570,11 @@ export class DeferStack {
               storage.cursor = p -= 2;
               storage.live--;
               observe((items[p] as Callable).call(items[p + 1]));
-              throw new TypeError(
-                "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
+              throw notAwaitedError(
+                items,
+                p,
+                top,
+                "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
               );
             case FAIL0:
             case FAIL1:
@@ -555,8 +598,11 @@ export class DeferStack {
         }
         if (result !== undefined && isThenable(result)) {
           observe(result);
-          throw new TypeError(
-            "DeferStack.dispose(): a cleanup returned a promise, which dispose() cannot await. Use `await using` or disposeAsync()",
+          throw notAwaitedError(
+            items,
+            p,
+            top,
+            "a cleanup returned a promise, which dispose() cannot await",
           );
         }
       } catch (e) {
@@ -581,6 +627,18 @@ export class DeferStack {
    *
    * `this[Symbol.asyncDispose]` is this same function.
    *
+   * With `{ timeout }` (milliseconds) or `{ signal }` (an `AbortSignal`),
+   * an extension, it stops waiting at the deadline or on abort: the stack
+   * is disposed, the cleanup still running goes on unobserved (its later
+   * rejection is handled), the entries not yet started never run, and the
+   * promise rejects with a {@linkcode DisposeTimeoutError} naming both.
+   * Errors of earlier cleanups are chained before it as usual:
+   * `SuppressedError { error: DisposeTimeoutError, suppressed: <earlier> }`.
+   * Entries run in the same order with the same error chain as without an
+   * argument; only the microtask timing differs (each await is a race). A
+   * bad argument gives a rejected promise (TypeError or RangeError).
+   *
+   * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves when every entry has run, or rejects
    * with the single error or `SuppressedError` chain, as `dispose()` throws.
    *
@@ -599,12 +657,37 @@ export class DeferStack {
    * await d.disposeAsync();
    * assert.deepEqual(log, ["closed", "flushed"]);
    * ```
+   *
+   * @example A deadline
+   * ```ts
+   * import { defer, DisposeTimeoutError } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * d.defer(function removeTempDir() {});
+   * d.defer(function hang() {
+   *   return new Promise(() => {});
+   * });
+   * await assert.rejects(d.disposeAsync({ timeout: 10 }), (e) => {
+   *   assert.ok(e instanceof DisposeTimeoutError);
+   *   assert.deepEqual([e.running, e.notStarted], [["hang"], ["removeTempDir"]]);
+   *   return true;
+   * });
+   * ```
    */
+  disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
+  // The argument is read from `arguments`, so that `disposeAsync.length` is
+  // 0 as on the built-in, and the argument-free call stays the plain loop.
   async disposeAsync(): Promise<void> {
+    if (arguments.length !== 0 && arguments[0] !== undefined) {
+      const limits = limitsOf(arguments[0]);
+      if (limits !== null) return this.#disposeLimited(limits);
+    }
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
     if (this.#watch !== null) unwatch(this, this.#watch);
+    if (this.#exit) unbindExit(this);
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -709,6 +792,16 @@ export class DeferStack {
     if (hasError) throw error;
   }
 
+  /** `disposeAsync({ signal, timeout })`: see dispose_limit.ts. */
+  #disposeLimited(limits: Limits): Promise<void> {
+    const storage = this.#storage;
+    if (storage === null) return Promise.resolve();
+    this.#storage = null;
+    if (this.#watch !== null) unwatch(this, this.#watch);
+    if (this.#exit) unbindExit(this);
+    return unwindLimited(storage, limits);
+  }
+
   /** The same function as {@linkcode DeferStack.dispose}, for `using`. */
   declare [Symbol.dispose]: () => void;
   /** The same function as {@linkcode DeferStack.disposeAsync}, for `await using`. */
@@ -774,6 +867,26 @@ Object.defineProperties(DeferStack.prototype, {
  */
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
+}
+
+/**
+ * The TypeError `dispose()` throws for an entry it started but cannot
+ * await, naming the entry; remembered for the exit report.
+ */
+function notAwaitedError(
+  items: unknown[],
+  bottom: number,
+  marker: unknown,
+  what: string,
+): TypeError {
+  const name = recordName(items, bottom, marker);
+  const error = new TypeError(
+    `DeferStack.dispose(): ${what} (${
+      JSON.stringify(name)
+    }). Use \`await using\` or disposeAsync()`,
+  );
+  notAwaited.set(error, name);
+  return error;
 }
 
 function notCallable(method: string, name: string, value: unknown): TypeError {
