@@ -310,4 +310,24 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
     assert.equal(o.code, 0);
   });
+
+  it("runs examples/interrupt.ts's cleanups on a real SIGINT", async () => {
+    const example = fileURLToPath(
+      new URL("../examples/interrupt.ts", import.meta.url),
+    );
+    const child = run(example, []);
+    await child.waitFor("working 1/10 (press Ctrl-C)");
+    child.kill("SIGINT");
+    const o = await child.done;
+    const at = o.lines.indexOf("working 1/10 (press Ctrl-C)");
+    assert.deepEqual(
+      o.lines.slice(at + 1).filter((l) => !l.startsWith("working")),
+      [
+        "rolled back half-written report.csv",
+        "worker stopped",
+        "removed /tmp/job-42",
+      ],
+    );
+    assert.equal(o.signal, "SIGINT");
+  });
 });
