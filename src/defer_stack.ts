@@ -76,6 +76,14 @@ export interface DeferOptions {
   exit?: boolean;
 }
 
+/** See `DeferStack.#extras`. */
+interface Extras {
+  /** Set when the leak check is on for this stack. */
+  watch: LeakWatch | null;
+  /** Bound to the process ({@linkcode DeferOptions.exit}). */
+  exit: boolean;
+}
+
 /**
  * A stack of cleanups that runs them last-in, first-out when disposed. It is
  * a drop-in for both standard stacks, `DisposableStack` and
@@ -107,10 +115,11 @@ export interface DeferOptions {
 export class DeferStack {
   /** The entries; `null` once the stack is disposed or moved. */
   #storage: Slots | null = new Slots();
-  /** Set only when the leak check is on for this stack. */
-  #watch: LeakWatch | null = null;
-  /** Whether the stack is bound to the process ({@linkcode DeferOptions.exit}). */
-  #exit = false;
+  /**
+   * What only some stacks have (the leak check, the exit binding), in one
+   * field: a plain stack pays one null check per disposal for both.
+   */
+  #extras: Extras | null = null;
 
   /**
    * Creates an empty stack; the same as {@linkcode defer}.
@@ -126,9 +135,7 @@ export class DeferStack {
       );
     }
     const handler = leakHandlerFor(options?.leakCheck);
-    if (handler !== null) {
-      this.#watch = watch(this, this.#storage as Slots, handler);
-    }
+    let exit = false;
     if (options !== undefined && options.exit !== undefined) {
       if (typeof options.exit !== "boolean") {
         throw new TypeError(
@@ -137,10 +144,16 @@ export class DeferStack {
           }`,
         );
       }
-      if (options.exit) {
-        bindExit(this);
-        this.#exit = true;
-      }
+      exit = options.exit;
+    }
+    if (handler !== null || exit) {
+      if (exit) bindExit(this); // throws where there is no process
+      this.#extras = {
+        watch: handler === null
+          ? null
+          : watch(this, this.#storage as Slots, handler),
+        exit,
+      };
     }
   }
 
@@ -445,7 +458,8 @@ export class DeferStack {
     storage.retire();
     const fresh = new Slots();
     this.#storage = fresh;
-    if (this.#watch !== null) this.#watch.slots = fresh;
+    const extras = this.#extras;
+    if (extras !== null && extras.watch !== null) extras.watch.slots = fresh;
     return dropped;
   }
 
@@ -480,17 +494,17 @@ export class DeferStack {
     const next = new DeferStack({ leakCheck: false });
     next.#storage = storage;
     this.#storage = null;
-    if (this.#exit) {
+    const extras = this.#extras;
+    if (extras !== null) {
+      this.#extras = null;
+      const w = extras.watch;
+      if (w !== null) unwatch(this, w);
+      next.#extras = {
+        watch: w === null ? null : watch(next, storage, w.handler),
+        exit: extras.exit,
+      };
       // The new stack takes this one's place among the exit-bound stacks.
-      this.#exit = false;
-      next.#exit = true;
-      moveExit(this, next);
-    }
-    const w = this.#watch;
-    if (w !== null) {
-      unwatch(this, w);
-      this.#watch = null;
-      next.#watch = watch(next, storage, w.handler);
+      if (extras.exit) moveExit(this, next);
     }
     return next;
   }
@@ -528,8 +542,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
-    if (this.#watch !== null) unwatch(this, this.#watch);
-    if (this.#exit) unbindExit(this);
+    if (this.#extras !== null) this.#detach();
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -686,8 +699,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
-    if (this.#watch !== null) unwatch(this, this.#watch);
-    if (this.#exit) unbindExit(this);
+    if (this.#extras !== null) this.#detach();
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -792,13 +804,19 @@ export class DeferStack {
     if (hasError) throw error;
   }
 
+  /** Disposal started: stop the leak check, unbind from the process. */
+  #detach(): void {
+    const extras = this.#extras as Extras;
+    if (extras.watch !== null) unwatch(this, extras.watch);
+    if (extras.exit) unbindExit(this);
+  }
+
   /** `disposeAsync({ signal, timeout })`: see dispose_limit.ts. */
   #disposeLimited(limits: Limits): Promise<void> {
     const storage = this.#storage;
     if (storage === null) return Promise.resolve();
     this.#storage = null;
-    if (this.#watch !== null) unwatch(this, this.#watch);
-    if (this.#exit) unbindExit(this);
+    if (this.#extras !== null) this.#detach();
     return unwindLimited(storage, limits);
   }
 
