@@ -62,3 +62,4 @@ export {
   type ExitSignal,
   setExitPolicy,
 } from "./src/exit.ts";
+export type { AbortSignalLike } from "./src/exit_runtime.ts";

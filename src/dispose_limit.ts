@@ -31,6 +31,7 @@ import {
 } from "./slots.ts";
 import { SUPPRESSED_MESSAGE, SuppressedError } from "./suppressed_error.ts";
 import { describeValue } from "./describe.ts";
+import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 
 /**
  * The optional argument of {@linkcode DeferStack.disposeAsync}: when to
@@ -51,7 +52,7 @@ export interface DisposeAsyncOptions {
    * Stop waiting when this signal aborts; the rejection's `cause` is the
    * signal's `reason`.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /**
    * Stop waiting after this many milliseconds (≥ 0). `Infinity`, or more
    * than 2^31 - 1 (about 24.8 days, the longest timer runtimes keep), means
@@ -105,6 +106,8 @@ export class DisposeTimeoutError extends Error {
   readonly reason: "timeout" | "abort";
 
   /**
+   * Creates the error; `disposeAsync()` makes it, code rarely needs to.
+   *
    * @param message The message.
    * @param running See {@linkcode DisposeTimeoutError.running}.
    * @param notStarted See {@linkcode DisposeTimeoutError.notStarted}.
@@ -133,7 +136,7 @@ Object.defineProperty(DisposeTimeoutError.prototype, "name", {
 
 /** The validated argument; `null` when it asks for no limit at all. */
 export interface Limits {
-  signal: AbortSignal | undefined;
+  signal: AbortSignalLike | undefined;
   /** Milliseconds, or `Infinity`. */
   timeout: number;
 }
@@ -153,8 +156,8 @@ export function limitsOf(options: unknown): Limits | null {
   if (
     signal !== undefined &&
     (signal === null || typeof signal !== "object" ||
-      typeof (signal as AbortSignal).aborted !== "boolean" ||
-      typeof (signal as AbortSignal).addEventListener !== "function")
+      typeof (signal as AbortSignalLike).aborted !== "boolean" ||
+      typeof (signal as AbortSignalLike).addEventListener !== "function")
   ) {
     throw new TypeError(
       `DeferStack.disposeAsync(): options.signal must be an AbortSignal, got ${
@@ -188,11 +191,14 @@ export function limitsOf(options: unknown): Limits | null {
  * `process.exit()` cuts its cleanup short and no promise can settle any
  * more. Internal.
  */
-const abandoned = new WeakMap<AbortSignal, DisposeTimeoutError[]>();
+const abandoned = new WeakMap<
+  AbortSignalLike,
+  DisposeTimeoutError[]
+>();
 
 /** See {@linkcode abandoned}. */
 export function abandonedBy(
-  signal: AbortSignal,
+  signal: AbortSignalLike,
 ): readonly DisposeTimeoutError[] {
   return abandoned.get(signal) ?? [];
 }
@@ -284,7 +290,7 @@ export async function unwindLimited(
       else signal.addEventListener("abort", onAbort);
     }
     if (stopError === null && timeout !== Infinity) {
-      timer = setTimeout(() => giveUp("timeout"), timeout);
+      timer = setTimer(() => giveUp("timeout"), timeout);
     }
     let needsAwait = false;
     let hasAwaited = false;
@@ -361,7 +367,7 @@ export async function unwindLimited(
     }
     if (needsAwait && !hasAwaited && stopError === null) await undefined;
   } finally {
-    if (timer !== undefined) clearTimeout(timer as number);
+    if (timer !== undefined) clearTimer(timer);
     if (signal !== undefined) signal.removeEventListener("abort", onAbort);
     storage.retire();
   }

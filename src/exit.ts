@@ -11,9 +11,13 @@
 import type { DeferStack } from "./defer_stack.ts";
 import { abandonedBy, DisposeTimeoutError } from "./dispose_limit.ts";
 import {
+  abortController,
+  type AbortControllerLike,
+  clearTimer,
   type CrashKind,
   type ProcessAdapter,
   processAdapter,
+  setTimer,
   SIGNALS,
 } from "./exit_runtime.ts";
 import { notAwaited } from "./slots.ts";
@@ -386,7 +390,7 @@ interface Ending {
   cause: ExitCause;
   signal: ExitSignal | null;
   crash: unknown;
-  controller: AbortController;
+  controller: AbortControllerLike;
   timer: unknown;
   started: number;
   cut: ExitReport["cut"];
@@ -413,7 +417,7 @@ function begin(
     cause,
     signal,
     crash,
-    controller: new AbortController(),
+    controller: abortController(),
     timer: undefined,
     started: Date.now(),
     cut: null,
@@ -485,7 +489,7 @@ function cut(
 
 async function run(e: Ending): Promise<void> {
   if (current.timeout !== Infinity) {
-    e.timer = setTimeout(() => cut(e, "deadline", null), current.timeout);
+    e.timer = setTimer(() => cut(e, "deadline", null), current.timeout);
     e.adapter.unref(e.timer);
   }
   while (bound.length > 0) {
@@ -569,7 +573,7 @@ function onExit(): void {
 
 function finish(e: Ending): void {
   e.finished = true;
-  if (e.timer !== undefined) clearTimeout(e.timer as number);
+  if (e.timer !== undefined) clearTimer(e.timer);
   deliver(e);
   uninstall();
   ending = null;

@@ -118,7 +118,56 @@ const global = globalThis as unknown as {
   process?: NodeProcessLike;
   console: { error(...data: unknown[]): void };
   setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  AbortController: new () => AbortControllerLike;
 } & EventTargetLike;
+
+/**
+ * The part of `AbortController` the exit machinery uses. Timers and abort
+ * controllers are read through `globalThis`: the package is compiled for
+ * npm without DOM or Node typings, and every supported runtime has them.
+ */
+export interface AbortControllerLike {
+  readonly signal: AbortSignalLike;
+  abort(reason?: unknown): void;
+}
+
+/**
+ * The part of an `AbortSignal` that `disposeAsync({ signal })` uses; any
+ * `AbortSignal` is one.
+ *
+ * @example
+ * ```ts
+ * import type { AbortSignalLike } from "@cleanup/defer";
+ *
+ * const signal: AbortSignalLike = AbortSignal.timeout(1_000);
+ * ```
+ */
+export interface AbortSignalLike {
+  /** Whether it has aborted. */
+  readonly aborted: boolean;
+  /** Why it aborted: the `cause` of the error `disposeAsync()` rejects with. */
+  readonly reason?: unknown;
+  /** Adds the `"abort"` listener. */
+  addEventListener(type: "abort", listener: () => void): void;
+  /** Removes it again. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/** `new AbortController()`. */
+export function abortController(): AbortControllerLike {
+  return new global.AbortController();
+}
+
+/** `setTimeout(fn, ms)`. */
+export function setTimer(fn: () => void, ms: number): unknown {
+  return global.setTimeout(fn, ms);
+}
+
+/** `clearTimeout(timer)`. */
+export function clearTimer(timer: unknown): void {
+  global.clearTimeout(timer);
+}
 
 let cached: ProcessAdapter | null | undefined;
 
