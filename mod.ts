@@ -50,3 +50,16 @@ export {
   type SuppressedErrorConstructorLike,
   type SuppressedErrorLike,
 } from "./src/suppressed_error.ts";
+export {
+  type DisposeAsyncOptions,
+  DisposeTimeoutError,
+} from "./src/dispose_limit.ts";
+export {
+  type ExitCause,
+  type ExitPolicy,
+  type ExitReport,
+  type ExitReportHandler,
+  type ExitSignal,
+  setExitPolicy,
+} from "./src/exit.ts";
+export type { AbortSignalLike } from "./src/exit_runtime.ts";

@@ -24,7 +24,9 @@ import {
   FAILN,
   HOLE3,
   invoke,
+  notAwaited,
   NULL,
+  recordName,
   Slots,
   USE,
   USE_ASYNC,
@@ -34,6 +36,13 @@ import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
 import { observe, thenOf } from "./thenable.ts";
+import {
+  type DisposeAsyncOptions,
+  type Limits,
+  limitsOf,
+  unwindLimited,
+} from "./dispose_limit.ts";
+import { bindExit, moveExit, unbindExit } from "./exit.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -58,6 +67,23 @@ export interface DeferOptions {
    * Defaults to what {@linkcode setLeakCheck} set (off unless set).
    */
   leakCheck?: LeakCheckOption;
+  /**
+   * Bind the stack to the life of the process: while it is open, it is
+   * disposed at the latest when the process ends, whatever ends it (SIGINT,
+   * SIGTERM, the event loop running dry, an uncaught exception or unhandled
+   * rejection, `process.exit()`). See {@linkcode setExitPolicy} for the
+   * signals, the deadline and the report. Disposing the stack unbinds it.
+   * Throws where there is no process (a browser).
+   */
+  exit?: boolean;
+}
+
+/** See `DeferStack.#extras`. */
+interface Extras {
+  /** Set when the leak check is on for this stack. */
+  watch: LeakWatch | null;
+  /** Bound to the process ({@linkcode DeferOptions.exit}). */
+  exit: boolean;
 }
 
 /**
@@ -91,8 +117,11 @@ export interface DeferOptions {
 export class DeferStack {
   /** The entries; `null` once the stack is disposed or moved. */
   #storage: Slots | null = new Slots();
-  /** Set only when the leak check is on for this stack. */
-  #watch: LeakWatch | null = null;
+  /**
+   * What only some stacks have (the leak check, the exit binding), in one
+   * field: a plain stack pays one null check per disposal for both.
+   */
+  #extras: Extras | null = null;
 
   /**
    * Creates an empty stack; the same as {@linkcode defer}.
@@ -113,8 +142,25 @@ export class DeferStack {
       );
     }
     const handler = leakHandlerFor(options?.leakCheck);
-    if (handler !== null) {
-      this.#watch = watch(this, (this.#storage as Slots).tally, handler);
+    let exit = false;
+    if (options !== undefined && options.exit !== undefined) {
+      if (typeof options.exit !== "boolean") {
+        throw new TypeError(
+          `DeferStack: options.exit must be a boolean, got ${
+            describe(options.exit)
+          }`,
+        );
+      }
+      exit = options.exit;
+    }
+    if (handler !== null || exit) {
+      if (exit) bindExit(this); // throws where there is no process
+      this.#extras = {
+        watch: handler === null
+          ? null
+          : watch(this, (this.#storage as Slots).tally, handler),
+        exit,
+      };
     }
   }
 
@@ -426,7 +472,10 @@ export class DeferStack {
     storage.retire();
     const fresh = new Slots();
     this.#storage = fresh;
-    if (this.#watch !== null) this.#watch.tally = fresh.tally;
+    const extras = this.#extras;
+    if (extras !== null && extras.watch !== null) {
+      extras.watch.tally = fresh.tally;
+    }
     return dropped;
   }
 
@@ -461,11 +510,17 @@ export class DeferStack {
     const next = new DeferStack({ leakCheck: false });
     next.#storage = storage;
     this.#storage = null;
-    const w = this.#watch;
-    if (w !== null) {
-      unwatch(this, w);
-      this.#watch = null;
-      next.#watch = watch(next, storage.tally, w.handler);
+    const extras = this.#extras;
+    if (extras !== null) {
+      this.#extras = null;
+      const w = extras.watch;
+      if (w !== null) unwatch(this, w);
+      next.#extras = {
+        watch: w === null ? null : watch(next, storage.tally, w.handler),
+        exit: extras.exit,
+      };
+      // The new stack takes this one's place among the exit-bound stacks.
+      if (extras.exit) moveExit(this, next);
     }
     return next;
   }
@@ -503,7 +558,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
-    if (this.#watch !== null) unwatch(this, this.#watch);
+    if (this.#extras !== null) this.#detach();
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -543,8 +598,11 @@ export class DeferStack {
               {
                 const started = (items[p] as Callable).call(items[p + 1]);
                 observe(started, thenOf(started));
-                throw new TypeError(
-                  "DeferStack.dispose(): a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited. Use `await using` or disposeAsync()",
+                throw notAwaitedError(
+                  items,
+                  p,
+                  top,
+                  "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
                 );
               }
             case HOLE3:
@@ -560,8 +618,11 @@ export class DeferStack {
         const then = result === undefined ? undefined : thenOf(result);
         if (then !== undefined) {
           observe(result, then);
-          throw new TypeError(
-            "DeferStack.dispose(): a cleanup returned a promise, which dispose() cannot await. Use `await using` or disposeAsync()",
+          throw notAwaitedError(
+            items,
+            p,
+            top,
+            "a cleanup returned a promise, which dispose() cannot await",
           );
         }
       } catch (e) {
@@ -586,6 +647,18 @@ export class DeferStack {
    *
    * `this[Symbol.asyncDispose]` is this same function.
    *
+   * With `{ timeout }` (milliseconds) or `{ signal }` (an `AbortSignal`),
+   * an extension, it stops waiting at the deadline or on abort: the stack
+   * is disposed, the cleanup still running goes on unobserved (its later
+   * rejection is handled), the entries not yet started never run, and the
+   * promise rejects with a {@linkcode DisposeTimeoutError} naming both.
+   * Errors of earlier cleanups are chained before it as usual:
+   * `SuppressedError { error: DisposeTimeoutError, suppressed: <earlier> }`.
+   * Entries run in the same order with the same error chain as without an
+   * argument; only the microtask timing differs (each await is a race). A
+   * bad argument gives a rejected promise (TypeError or RangeError).
+   *
+   * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves when every entry has run, or rejects
    * with the single error or `SuppressedError` chain, as `dispose()` throws.
    *
@@ -604,12 +677,36 @@ export class DeferStack {
    * await d.disposeAsync();
    * assert.deepEqual(log, ["closed", "flushed"]);
    * ```
+   *
+   * @example A deadline
+   * ```ts
+   * import { defer, DisposeTimeoutError } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * d.defer(function removeTempDir() {});
+   * d.defer(function hang() {
+   *   return new Promise(() => {});
+   * });
+   * await assert.rejects(d.disposeAsync({ timeout: 10 }), (e) => {
+   *   assert.ok(e instanceof DisposeTimeoutError);
+   *   assert.deepEqual([e.running, e.notStarted], [["hang"], ["removeTempDir"]]);
+   *   return true;
+   * });
+   * ```
    */
+  disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
+  // The argument is read from `arguments`, so that `disposeAsync.length` is
+  // 0 as on the built-in, and the argument-free call stays the plain loop.
   async disposeAsync(): Promise<void> {
+    if (arguments.length !== 0 && arguments[0] !== undefined) {
+      const limits = limitsOf(arguments[0]);
+      if (limits !== null) return this.#disposeLimited(limits);
+    }
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
-    if (this.#watch !== null) unwatch(this, this.#watch);
+    if (this.#extras !== null) this.#detach();
     storage.unwinding = true;
     const items = storage.items;
     let error: unknown;
@@ -698,6 +795,22 @@ export class DeferStack {
     if (hasError) throw error;
   }
 
+  /** Disposal started: stop the leak check, unbind from the process. */
+  #detach(): void {
+    const extras = this.#extras as Extras;
+    if (extras.watch !== null) unwatch(this, extras.watch);
+    if (extras.exit) unbindExit(this);
+  }
+
+  /** `disposeAsync({ signal, timeout })`: see dispose_limit.ts. */
+  #disposeLimited(limits: Limits): Promise<void> {
+    const storage = this.#storage;
+    if (storage === null) return Promise.resolve();
+    this.#storage = null;
+    if (this.#extras !== null) this.#detach();
+    return unwindLimited(storage, limits);
+  }
+
   /** The same function as {@linkcode DeferStack.dispose}, for `using`. */
   declare [Symbol.dispose]: () => void;
   /** The same function as {@linkcode DeferStack.disposeAsync}, for `await using`. */
@@ -763,6 +876,26 @@ Object.defineProperties(DeferStack.prototype, {
  */
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
+}
+
+/**
+ * The TypeError `dispose()` throws for an entry it started but cannot
+ * await, naming the entry; remembered for the exit report.
+ */
+function notAwaitedError(
+  items: unknown[],
+  bottom: number,
+  marker: unknown,
+  what: string,
+): TypeError {
+  const name = recordName(items, bottom, marker);
+  const error = new TypeError(
+    `DeferStack.dispose(): ${what} (${
+      JSON.stringify(name)
+    }). Use \`await using\` or disposeAsync()`,
+  );
+  notAwaited.set(error, name);
+  return error;
 }
 
 function notCallable(method: string, name: string, value: unknown): TypeError {

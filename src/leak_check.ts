@@ -94,11 +94,13 @@ function warn(report: LeakReport): void {
 
 // This library's own files, as stack traces name them (a URL on Deno and
 // Node, a path on Bun): their frames say nothing about the caller's code.
-const ownDirectory = new URL(".", import.meta.url);
-const ownPrefixes = [
-  ownDirectory.href,
-  decodeURIComponent(ownDirectory.pathname),
-];
+// Plain string work: the npm build is compiled without DOM or Node types.
+const ownUrl = (import.meta as { url?: string }).url ?? "";
+const ownDirectory = ownUrl.slice(0, ownUrl.lastIndexOf("/") + 1);
+const ownPrefixes = ownDirectory === "" ? [] : [ownDirectory];
+if (ownDirectory.startsWith("file://")) {
+  ownPrefixes.push(decodeURIComponent(ownDirectory.slice("file://".length)));
+}
 
 /** The frames of the current stack trace outside this library. */
 function callerFrames(): string {

@@ -77,6 +77,76 @@ export function isFailure(marker: unknown): boolean {
   return marker === FAIL0 || marker === FAIL1 || marker === FAILN;
 }
 
+/**
+ * The name a report gives the entry whose record has its bottom slot at
+ * `bottom` and its top slot holding `marker`: the cleanup function's name
+ * for `defer()`, `adopt()` and `onFailure()`, the value's constructor name
+ * for `use()` (its own name if the value is a function), `"anonymous"` when
+ * there is none. Only reports call this, never the dispose loops.
+ */
+export function recordName(
+  items: readonly unknown[],
+  bottom: number,
+  marker: unknown,
+): string {
+  if (typeof marker === "function") return functionName(marker);
+  if (typeof marker === "object") return valueName(marker);
+  if (marker === USE || marker === USE_ASYNC || marker === USE_BOTH) {
+    return valueName(items[bottom + 1]);
+  }
+  return functionName(items[bottom]);
+}
+
+/**
+ * The errors `dispose()` throws for entries it started but cannot await,
+ * with each entry's name: what the exit machinery reports as "not awaited"
+ * when `process.exit()` leaves only synchronous cleanups a chance.
+ */
+export const notAwaited: WeakMap<object, string> = new WeakMap();
+
+/** How many slots the record with top slot `marker` takes. */
+export function recordWidth(marker: unknown): number {
+  if (typeof marker === "function") return 1;
+  if (typeof marker === "object") return 2;
+  if (marker === NULL || marker === HOLE1) return 1;
+  if (marker === USE_BOTH) return 4;
+  return 3;
+}
+
+/**
+ * The names of the entries still pending below slot `end` (exclusive), in
+ * the order they would run: newest first. Holes (committed failure-only
+ * records among them) and `use(null)` are not entries and are left out.
+ */
+export function pendingNames(slots: Slots, end: number): string[] {
+  const items = slots.items;
+  const names: string[] = [];
+  let p = end;
+  while (p > 0) {
+    const marker = items[p - 1];
+    const bottom = p - recordWidth(marker);
+    p = bottom;
+    if (marker === NULL || marker === HOLE1 || marker === HOLE3) continue;
+    names.push(recordName(items, bottom, marker));
+  }
+  return names;
+}
+
+function functionName(fn: unknown): string {
+  const name = typeof fn === "function" ? fn.name : "";
+  return typeof name === "string" && name !== "" ? name : "anonymous";
+}
+
+function valueName(value: unknown): string {
+  if (typeof value === "function") return functionName(value);
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return functionName(proto === null ? undefined : proto.constructor);
+  } catch {
+    return "anonymous"; // a proxy whose trap throws
+  }
+}
+
 /** A callable as stored: called with whatever arguments the record holds. */
 export type Callable = (...args: unknown[]) => unknown;
 

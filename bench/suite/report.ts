@@ -156,7 +156,14 @@ const ratioRows = groups.map((g) => {
 });
 
 // --- every median --------------------------------------------------------
-const impls = ["defer()", "native", "core-js-pure", "disposablestack", "floor"];
+const impls = [
+  "defer()",
+  "native",
+  "core-js-pure",
+  "disposablestack",
+  "floor",
+  "defer({ exit })",
+];
 const detailRows = RUNTIMES.flatMap((r) =>
   groups.map((g) =>
     `| ${LABEL[r]} | ${g} | ${

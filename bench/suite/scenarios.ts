@@ -157,6 +157,42 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
     }
   }
 
+  // What binding a stack to the process costs (create, 3 entries,
+  // dispose): alone, the first bind installs the process listeners and the
+  // last unbind removes them; with another exit-bound stack open for good,
+  // only the registry is touched.
+  if (impl !== "floor" && impl.name === "defer()") {
+    const bindRun = (exit: boolean) => (): void => {
+      const s = defer(exit ? { exit: true } : undefined);
+      s.defer(noop);
+      s.defer(noop);
+      s.defer(noop);
+      s.dispose();
+    };
+    for (const scenario of ["exit-bound alone", "exit-bound nested"]) {
+      const group = { group: `${scenario} n=3`, scenario, n: 3 };
+      const outer = (): void => {
+        if (scenario === "exit-bound nested") {
+          defer({ exit: true }).defer(noop); // open until the process ends
+        }
+      };
+      out.push(
+        {
+          ...group,
+          impl: "defer()",
+          make: () => bindRun(false),
+          baseline: true,
+        },
+        {
+          ...group,
+          impl: "defer({ exit })",
+          make: () => (outer(), bindRun(true)),
+          baseline: false,
+        },
+      );
+    }
+  }
+
   // Release is an extension: only defer() and the floor can do it.
   const m = 1_000_000;
   if (impl === "floor") {

@@ -1,0 +1,360 @@
+/**
+ * `disposeAsync({ signal, timeout })`: asynchronous disposal that stops
+ * waiting at a deadline or on an abort, and says what it left behind.
+ *
+ * The argument-free `disposeAsync()` never comes here: its loop, its awaits
+ * and its microtask timing are exactly the built-in's. This loop runs the
+ * same entries in the same order and chains errors the same way, but races
+ * each await against the stop, which costs a few more microtask turns.
+ *
+ * @module
+ */
+
+import {
+  ADOPT,
+  type Callable,
+  DEFER1,
+  DEFERN,
+  FAIL0,
+  FAIL1,
+  FAILN,
+  HOLE3,
+  invoke,
+  NULL,
+  pendingNames,
+  recordName,
+  type Slots,
+  USE,
+  USE_ASYNC,
+  USE_BOTH,
+} from "./slots.ts";
+import { suppress } from "./suppressed_error.ts";
+import { describe } from "./describe.ts";
+import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
+
+/**
+ * The optional argument of {@linkcode DeferStack.disposeAsync}: when to
+ * stop waiting for the cleanups.
+ *
+ * @example
+ * ```ts
+ * import { defer, type DisposeAsyncOptions } from "@cleanup/defer";
+ *
+ * const options: DisposeAsyncOptions = { timeout: 5_000 };
+ * const d = defer();
+ * d.defer(async () => {});
+ * await d.disposeAsync(options); // done well within 5 s
+ * ```
+ */
+export interface DisposeAsyncOptions {
+  /**
+   * Stop waiting when this signal aborts; the rejection's `cause` is the
+   * signal's `reason`.
+   */
+  signal?: AbortSignalLike;
+  /**
+   * Stop waiting after this many milliseconds (≥ 0). `Infinity`, or more
+   * than 2^31 - 1 (about 24.8 days, the longest timer runtimes keep), means
+   * no deadline. The timer is cleared as soon as disposal ends; until then
+   * it keeps the event loop alive, so a cleanup that waits for something
+   * that can never happen still gets its answer at the deadline instead of
+   * the process ending with the promise unsettled. (The exit machinery
+   * passes a `signal` instead, and its own timer never keeps the loop
+   * alive.)
+   */
+  timeout?: number;
+}
+
+/**
+ * What `disposeAsync({ signal, timeout })` rejects with when it stopped
+ * waiting: which cleanup was still running (it goes on in the background,
+ * its outcome ignored) and which entries never started (they never will:
+ * the stack is disposed). Nothing is dropped without being named here.
+ *
+ * If earlier cleanups failed, this error is chained after them as usual:
+ * the rejection is then `SuppressedError { error: <this>, suppressed:
+ * <the earlier error or chain> }`.
+ *
+ * @example
+ * ```ts
+ * import { defer, DisposeTimeoutError } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const d = defer();
+ * d.defer(function closeSocket() {});
+ * d.defer(function flush() {
+ *   return new Promise(() => {}); // never settles
+ * });
+ * const error = await d.disposeAsync({ timeout: 20 }).catch((e) => e);
+ * assert.ok(error instanceof DisposeTimeoutError);
+ * assert.deepEqual(error.running, ["flush"]);
+ * assert.deepEqual(error.notStarted, ["closeSocket"]);
+ * assert.equal(error.reason, "timeout");
+ * ```
+ */
+export class DisposeTimeoutError extends Error {
+  /**
+   * The names of the cleanups still running when disposal stopped waiting
+   * (at most one for a stack, whose entries run one at a time; empty if it
+   * stopped between entries).
+   */
+  readonly running: readonly string[];
+  /** The names of the entries that never started, in the order they would have run. */
+  readonly notStarted: readonly string[];
+  /** `"timeout"` when the deadline passed, `"abort"` when the signal aborted. */
+  readonly reason: "timeout" | "abort";
+
+  /**
+   * Creates the error; `disposeAsync()` makes it, code rarely needs to.
+   *
+   * @param message The message.
+   * @param running See {@linkcode DisposeTimeoutError.running}.
+   * @param notStarted See {@linkcode DisposeTimeoutError.notStarted}.
+   * @param reason See {@linkcode DisposeTimeoutError.reason}.
+   * @param cause The abort signal's reason, if any.
+   */
+  constructor(
+    message: string,
+    running: readonly string[],
+    notStarted: readonly string[],
+    reason: "timeout" | "abort",
+    cause?: unknown,
+  ) {
+    super(message, reason === "abort" ? { cause } : undefined);
+    this.running = running;
+    this.notStarted = notStarted;
+    this.reason = reason;
+  }
+}
+Object.defineProperty(DisposeTimeoutError.prototype, "name", {
+  value: "DisposeTimeoutError",
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
+
+/** The validated argument; `null` when it asks for no limit at all. */
+export interface Limits {
+  signal: AbortSignalLike | undefined;
+  /** Milliseconds, or `Infinity`. */
+  timeout: number;
+}
+
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** Validates `disposeAsync()`'s argument: a TypeError or RangeError if bad. */
+export function limitsOf(options: unknown): Limits | null {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `DeferStack.disposeAsync(): options must be an object, got ${
+        describe(options)
+      }`,
+    );
+  }
+  const { signal, timeout } = options as DisposeAsyncOptions;
+  if (
+    signal !== undefined &&
+    (signal === null || typeof signal !== "object" ||
+      typeof (signal as AbortSignalLike).aborted !== "boolean" ||
+      typeof (signal as AbortSignalLike).addEventListener !== "function")
+  ) {
+    throw new TypeError(
+      `DeferStack.disposeAsync(): options.signal must be an AbortSignal, got ${
+        describe(signal)
+      }`,
+    );
+  }
+  let ms = Infinity;
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number") {
+      throw new TypeError(
+        `DeferStack.disposeAsync(): options.timeout must be a number of milliseconds, got ${
+          describe(timeout)
+        }`,
+      );
+    }
+    if (!(timeout >= 0)) {
+      throw new RangeError(
+        `DeferStack.disposeAsync(): options.timeout must be 0 or more milliseconds (Infinity for none), got ${timeout}`,
+      );
+    }
+    ms = timeout > MAX_TIMER ? Infinity : timeout;
+  }
+  if (signal === undefined && ms === Infinity) return null;
+  return { signal, timeout: ms };
+}
+
+/**
+ * The errors each disposal watching `signal` gave up with, made at the
+ * moment of the abort. The exit machinery reads them synchronously when
+ * `process.exit()` cuts its cleanup short and no promise can settle any
+ * more. Internal.
+ */
+const abandoned = new WeakMap<
+  AbortSignalLike,
+  DisposeTimeoutError[]
+>();
+
+/** See {@linkcode abandoned}. */
+export function abandonedBy(
+  signal: AbortSignalLike,
+): readonly DisposeTimeoutError[] {
+  return abandoned.get(signal) ?? [];
+}
+
+const STOP: unique symbol = Symbol("stop");
+
+interface Failed {
+  error: unknown;
+}
+
+function settled(): undefined {
+  return undefined;
+}
+
+function failed(error: unknown): Failed {
+  return { error };
+}
+
+function list(names: readonly string[]): string {
+  return names.map((n) => JSON.stringify(n)).join(", ");
+}
+
+/**
+ * Runs the entries of `storage` (already taken from its stack) under
+ * `limits`. Same order, same calls, same error chain as the plain loop.
+ */
+export async function unwindLimited(
+  storage: Slots,
+  limits: Limits,
+): Promise<void> {
+  const { signal, timeout } = limits;
+  const items = storage.items;
+  storage.unwinding = true;
+  let p = items.length;
+  // The record being awaited, if any: where its bottom is and its marker.
+  let runningBottom = -1;
+  let runningMarker: unknown;
+  let stopError: DisposeTimeoutError | null = null;
+  let wake: (value: typeof STOP) => void = settled;
+  const stop = new Promise<typeof STOP>((resolve) => (wake = resolve));
+
+  const giveUp = (reason: "timeout" | "abort"): void => {
+    if (stopError !== null) return;
+    const running = runningBottom < 0
+      ? []
+      : [recordName(items, runningBottom, runningMarker)];
+    const notStarted = pendingNames(storage, p);
+    const cause = reason === "abort" ? signal?.reason : undefined;
+    const why = reason === "timeout"
+      ? `stopped waiting after ${timeout} ms`
+      : `was aborted${cause instanceof Error ? ` (${cause.message})` : ""}`;
+    stopError = new DisposeTimeoutError(
+      `DeferStack.disposeAsync() ${why}: ${
+        running.length > 0
+          ? `${list(running)} was still running`
+          : "no cleanup was running"
+      }; ${notStarted.length} never started${
+        notStarted.length > 0 ? `: ${list(notStarted)}` : ""
+      }`,
+      running,
+      notStarted,
+      reason,
+      cause,
+    );
+    if (signal !== undefined) {
+      const made = abandoned.get(signal);
+      if (made === undefined) abandoned.set(signal, [stopError]);
+      else made.push(stopError);
+    }
+    wake(STOP);
+  };
+  const onAbort = (): void => giveUp("abort");
+  let timer: unknown;
+
+  let error: unknown;
+  let hasError = false;
+  const fail = (failure: unknown): void => {
+    if (hasError) {
+      error = suppress(failure, error);
+    } else {
+      error = failure;
+      hasError = true;
+    }
+  };
+
+  try {
+    if (signal !== undefined) {
+      if (signal.aborted) giveUp("abort");
+      else signal.addEventListener("abort", onAbort);
+    }
+    if (stopError === null && timeout !== Infinity) {
+      timer = setTimer(() => giveUp("timeout"), timeout);
+    }
+    let needsAwait = false;
+    let hasAwaited = false;
+    while (p > 0 && stopError === null) {
+      const top = items[--p];
+      let result: unknown;
+      try {
+        if (typeof top === "function") {
+          storage.cursor = p;
+          result = top();
+        } else if (typeof top === "object") {
+          storage.cursor = --p;
+          (items[p] as Callable).call(top); // a fallback: result ignored
+        } else {
+          switch (top) {
+            case DEFER1:
+            case DEFERN:
+            case ADOPT:
+            case FAIL0:
+            case FAIL1:
+            case FAILN:
+              storage.cursor = p -= 2;
+              result = invoke(items[p] as Callable, items[p + 1], top);
+              break;
+            case USE_ASYNC:
+            case USE_BOTH:
+              storage.cursor = p -= top === USE_BOTH ? 3 : 2;
+              result = (items[p] as Callable).call(items[p + 1]);
+              break;
+            case USE:
+              storage.cursor = p -= 2;
+              (items[p] as Callable).call(items[p + 1]);
+              break;
+            case NULL:
+              needsAwait = true;
+              continue;
+            case HOLE3:
+              p -= 2;
+              continue;
+            default: // HOLE1
+              continue;
+          }
+        }
+      } catch (e) {
+        fail(e);
+        continue;
+      }
+      hasAwaited = true;
+      runningBottom = p;
+      runningMarker = top;
+      // Both handlers are attached now: a rejection after we stopped
+      // waiting is observed, never unhandled.
+      const outcome = await Promise.race([
+        Promise.resolve(result).then(settled, failed),
+        stop,
+      ]);
+      runningBottom = -1;
+      if (outcome !== undefined && outcome !== STOP) fail(outcome.error);
+    }
+    if (needsAwait && !hasAwaited && stopError === null) await undefined;
+  } finally {
+    if (timer !== undefined) clearTimer(timer);
+    if (signal !== undefined) signal.removeEventListener("abort", onAbort);
+    storage.retire();
+  }
+  if (stopError !== null) fail(stopError);
+  if (hasError) throw error;
+}

@@ -1,0 +1,709 @@
+/**
+ * Exit-bound stacks: `defer({ exit: true })` and {@linkcode setExitPolicy}.
+ *
+ * The registry of open exit-bound stacks, the listeners it installs while
+ * it is not empty, and what happens on each way out of the process. The
+ * runtime differences live in `exit_runtime.ts`.
+ *
+ * @module
+ */
+
+import type { DeferStack } from "./defer_stack.ts";
+import { abandonedBy, DisposeTimeoutError } from "./dispose_limit.ts";
+import {
+  abortController,
+  type AbortControllerLike,
+  clearTimer,
+  type CrashKind,
+  type ProcessAdapter,
+  processAdapter,
+  setTimer,
+  SIGNALS,
+} from "./exit_runtime.ts";
+import { notAwaited } from "./slots.ts";
+import { describe } from "./describe.ts";
+
+/**
+ * A signal that can end the process through its exit-bound stacks. Windows
+ * has only `SIGINT` and `SIGBREAK`; the others are skipped there.
+ *
+ * @example
+ * ```ts
+ * import { type ExitSignal, setExitPolicy } from "@cleanup/defer";
+ *
+ * const signals: ExitSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+ * setExitPolicy({ signals });
+ * setExitPolicy({}); // back to the defaults
+ * ```
+ */
+export type ExitSignal =
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR2"
+  | "SIGBREAK";
+
+/**
+ * The process-wide settings of exit-bound stacks, for
+ * {@linkcode setExitPolicy}. A field left out takes its default.
+ *
+ * @example
+ * ```ts
+ * import { type ExitPolicy, setExitPolicy } from "@cleanup/defer";
+ *
+ * const policy: ExitPolicy = {
+ *   signals: ["SIGINT", "SIGTERM"],
+ *   timeout: 25_000, // Kubernetes waits 30 s before SIGKILL
+ *   report: true,
+ * };
+ * setExitPolicy(policy);
+ * setExitPolicy({});
+ * ```
+ */
+export interface ExitPolicy {
+  /**
+   * The signals that dispose the open exit-bound stacks and then end the
+   * process. Default `["SIGINT", "SIGTERM"]`; add `"SIGHUP"` for a
+   * terminal closing, `"SIGBREAK"` for Ctrl-Break on Windows.
+   */
+  signals?: readonly ExitSignal[];
+  /**
+   * The deadline for the whole exit cleanup, in milliseconds: past it, the
+   * process ends with what is still running named in the report. Default
+   * 10 000; `false` or `Infinity` for none. Its timer never keeps the event
+   * loop alive.
+   */
+  timeout?: number | false;
+  /**
+   * `true` (the default): print problems to stderr (cleanup errors, a
+   * deadline passed, skipped or not awaited cleanups); `false`: silent; a
+   * function: receives every {@linkcode ExitReport}, problems or not, and
+   * nothing is printed.
+   */
+  report?: boolean | ExitReportHandler;
+  /**
+   * After a signal's cleanup, exit with this status (0–255) instead of
+   * ending as killed by the signal (status 128 + n as a shell shows it).
+   */
+  exitCode?: number;
+}
+
+/** How the process was ending when its exit-bound stacks were disposed. */
+export type ExitCause =
+  | "signal"
+  | "natural"
+  | "uncaughtException"
+  | "unhandledRejection"
+  | "exit";
+
+/**
+ * What {@linkcode setExitPolicy}'s `report` function receives once the exit
+ * cleanup is over, just before the process ends.
+ *
+ * @example
+ * ```ts
+ * import { type ExitReport, setExitPolicy } from "@cleanup/defer";
+ *
+ * setExitPolicy({
+ *   report(r: ExitReport) {
+ *     if (r.cut !== null) {
+ *       console.error(`gave up (${r.cut}); still running: ${r.running}`);
+ *     }
+ *   },
+ * });
+ * setExitPolicy({});
+ * ```
+ */
+export interface ExitReport {
+  /**
+   * What started the exit cleanup: a signal, the event loop running dry
+   * (`"natural"`), a crash, or `process.exit()` / `Deno.exit()`.
+   */
+  readonly cause: ExitCause;
+  /** The signal, when `cause` is `"signal"`; otherwise `null`. */
+  readonly signal: ExitSignal | null;
+  /** The uncaught exception or rejection reason, for a crash. */
+  readonly crash: unknown;
+  /**
+   * Why the cleanup was cut short, or `null` if every cleanup ran:
+   * `"deadline"` (the timeout passed), `"signal"` (a second signal),
+   * `"stalled"` (the event loop ran dry while a cleanup still waited on
+   * something that can never settle), `"exit"` (`process.exit()` was
+   * called meanwhile).
+   */
+  readonly cut: "deadline" | "signal" | "stalled" | "exit" | null;
+  /** The second signal, when `cut` is `"signal"`. */
+  readonly cutBy: ExitSignal | null;
+  /**
+   * What each stack's disposal threw (one error or `SuppressedError` chain
+   * per stack, newest stack first), deadlines not included.
+   */
+  readonly errors: readonly unknown[];
+  /** Cleanups still running when the cleanup was cut short. */
+  readonly running: readonly string[];
+  /** Cleanups that never started because the cleanup was cut short. */
+  readonly notStarted: readonly string[];
+  /**
+   * Async cleanups started under `process.exit()` / `Deno.exit()`, which
+   * leave no time to await them.
+   */
+  readonly notAwaited: readonly string[];
+  /** How many exit-bound stacks were disposed. */
+  readonly stacks: number;
+  /** Milliseconds from the start of the exit cleanup to this report. */
+  readonly elapsed: number;
+}
+
+/**
+ * Receives the {@linkcode ExitReport}; see {@linkcode ExitPolicy.report}.
+ *
+ * @example
+ * ```ts
+ * import { type ExitReportHandler, setExitPolicy } from "@cleanup/defer";
+ *
+ * const log: ExitReportHandler = (r) => console.error(JSON.stringify(r));
+ * setExitPolicy({ report: log });
+ * setExitPolicy({});
+ * ```
+ */
+export type ExitReportHandler = (report: ExitReport) => void;
+
+interface Policy {
+  signals: readonly ExitSignal[];
+  timeout: number;
+  report: boolean | ExitReportHandler;
+  exitCode: number | undefined;
+}
+
+const DEFAULTS: Policy = {
+  signals: ["SIGINT", "SIGTERM"],
+  timeout: 10_000,
+  report: true,
+  exitCode: undefined,
+};
+
+const KEYS = ["signals", "timeout", "report", "exitCode"];
+const MAX_TIMER = 2 ** 31 - 1;
+
+let current: Policy = DEFAULTS;
+
+/**
+ * Sets how exit-bound stacks (`defer({ exit: true })`) end the process:
+ * which signals, the deadline, the report, the status after a signal. The
+ * whole policy is replaced: a field left out takes its default, so
+ * `setExitPolicy({})` restores every default. Applies at once, also to the
+ * listeners of stacks already open.
+ *
+ * @param policy See {@linkcode ExitPolicy}.
+ * @throws {TypeError} If `policy` or a field has the wrong type, or names
+ * an unknown field.
+ * @throws {RangeError} If a signal is not one of {@linkcode ExitSignal}, the
+ * timeout is negative or NaN, or `exitCode` is not an integer 0–255.
+ *
+ * @example SIGHUP too, a 2-second deadline, reports as JSON
+ * ```ts
+ * import { setExitPolicy } from "@cleanup/defer";
+ *
+ * setExitPolicy({
+ *   signals: ["SIGINT", "SIGTERM", "SIGHUP"],
+ *   timeout: 2_000,
+ *   report: (r) => console.error(JSON.stringify(r)),
+ * });
+ * setExitPolicy({}); // the defaults again
+ * ```
+ */
+export function setExitPolicy(policy: ExitPolicy): void {
+  const next = policyOf(policy);
+  const changedSignals = next.signals.join() !== current.signals.join();
+  current = next;
+  if (changedSignals && installed !== null) {
+    removeSignals(installed);
+    addSignals(installed);
+  }
+}
+
+function policyOf(value: unknown): Policy {
+  const fn = "setExitPolicy()";
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(
+      `${fn}: policy must be an object, got ${describe(value)}`,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!KEYS.includes(key)) {
+      throw new TypeError(
+        `${fn}: unknown field ${JSON.stringify(key)}; the fields are ${
+          KEYS.join(", ")
+        }`,
+      );
+    }
+  }
+  const given = value as ExitPolicy;
+  const out: Policy = { ...DEFAULTS };
+  if (given.signals !== undefined) {
+    if (!Array.isArray(given.signals)) {
+      throw new TypeError(
+        `${fn}: signals must be an array of signal names, got ${
+          describe(given.signals)
+        }`,
+      );
+    }
+    const signals: ExitSignal[] = [];
+    for (const s of given.signals as unknown[]) {
+      if (typeof s !== "string" || !SIGNALS.includes(s)) {
+        throw new RangeError(
+          `${fn}: ${describe(s)} is not a signal it can handle; use ${
+            SIGNALS.join(", ")
+          }`,
+        );
+      }
+      if (!signals.includes(s as ExitSignal)) signals.push(s as ExitSignal);
+    }
+    out.signals = signals;
+  }
+  if (given.timeout !== undefined) {
+    const t: unknown = given.timeout;
+    if (t === false) {
+      out.timeout = Infinity;
+    } else if (typeof t !== "number") {
+      throw new TypeError(
+        `${fn}: timeout must be a number of milliseconds or false, got ${
+          describe(t)
+        }`,
+      );
+    } else if (!(t >= 0)) {
+      throw new RangeError(
+        `${fn}: timeout must be 0 or more milliseconds (false or Infinity for none), got ${t}`,
+      );
+    } else {
+      out.timeout = t > MAX_TIMER ? Infinity : t;
+    }
+  }
+  if (given.report !== undefined) {
+    const r: unknown = given.report;
+    if (typeof r !== "boolean" && typeof r !== "function") {
+      throw new TypeError(
+        `${fn}: report must be a boolean or a function, got ${describe(r)}`,
+      );
+    }
+    out.report = r as boolean | ExitReportHandler;
+  }
+  if (given.exitCode !== undefined) {
+    const c: unknown = given.exitCode;
+    if (typeof c !== "number") {
+      throw new TypeError(
+        `${fn}: exitCode must be an integer 0–255, got ${describe(c)}`,
+      );
+    }
+    if (!Number.isInteger(c) || c < 0 || c > 255) {
+      throw new RangeError(
+        `${fn}: exitCode must be an integer 0–255, got ${c}`,
+      );
+    }
+    out.exitCode = c;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The registry
+
+/** Open exit-bound stacks, oldest first; disposed from the end. */
+const bound: DeferStack[] = [];
+
+interface Installed {
+  adapter: ProcessAdapter;
+  /** Our listener for each signal actually listened to. */
+  signals: Map<string, () => void>;
+  unlisten: () => void;
+}
+
+let installed: Installed | null = null;
+
+/** Binds `stack` to the process; called by the `DeferStack` constructor. */
+export function bindExit(stack: DeferStack): void {
+  const adapter = processAdapter();
+  if (adapter === null) {
+    throw new TypeError(
+      "defer({ exit: true }): there is no process to bind the stack to here (no Deno or process global, as in a browser or a web worker); exit-bound stacks need Deno, Node or Bun",
+    );
+  }
+  bound.push(stack);
+  if (installed === null) install(adapter);
+}
+
+/** Unbinds `stack`: it is being disposed. */
+export function unbindExit(stack: DeferStack): void {
+  const i = bound.lastIndexOf(stack);
+  if (i >= 0) bound.splice(i, 1);
+  if (bound.length === 0 && ending === null) uninstall();
+}
+
+/** `from.move()` returned `to`: it takes `from`'s place in the order. */
+export function moveExit(from: DeferStack, to: DeferStack): void {
+  const i = bound.lastIndexOf(from);
+  if (i >= 0) bound[i] = to;
+}
+
+function install(adapter: ProcessAdapter): void {
+  const inst: Installed = {
+    adapter,
+    signals: new Map(),
+    unlisten: adapter.listen({ naturalEnd, crash, exit: onExit }),
+  };
+  addSignals(inst);
+  installed = inst;
+}
+
+function addSignals(inst: Installed): void {
+  for (const signal of current.signals) {
+    const listener = (): void => onSignal(signal);
+    if (inst.adapter.onSignal(signal, listener)) {
+      inst.signals.set(signal, listener);
+    }
+  }
+}
+
+function removeSignals(inst: Installed): void {
+  for (const [signal, listener] of inst.signals) {
+    inst.adapter.offSignal(signal, listener);
+  }
+  inst.signals.clear();
+}
+
+function uninstall(): void {
+  const inst = installed;
+  if (inst === null) return;
+  installed = null;
+  removeSignals(inst);
+  inst.unlisten();
+}
+
+// ---------------------------------------------------------------------------
+// Ending
+
+interface Ending {
+  adapter: ProcessAdapter;
+  cause: ExitCause;
+  signal: ExitSignal | null;
+  crash: unknown;
+  controller: AbortControllerLike;
+  timer: unknown;
+  started: number;
+  cut: ExitReport["cut"];
+  cutBy: ExitSignal | null;
+  errors: unknown[];
+  running: string[];
+  notStarted: string[];
+  notAwaited: string[];
+  stacks: number;
+  /** Set once reported: the process is ending our way now. */
+  finished: boolean;
+}
+
+let ending: Ending | null = null;
+
+function begin(
+  cause: ExitCause,
+  signal: ExitSignal | null,
+  crash: unknown,
+): Ending {
+  const adapter = (installed as Installed).adapter;
+  const e: Ending = {
+    adapter,
+    cause,
+    signal,
+    crash,
+    controller: abortController(),
+    timer: undefined,
+    started: Date.now(),
+    cut: null,
+    cutBy: null,
+    errors: [],
+    running: [],
+    notStarted: [],
+    notAwaited: [],
+    stacks: 0,
+    finished: false,
+  };
+  ending = e;
+  return e;
+}
+
+function onSignal(signal: ExitSignal): void {
+  const e = ending;
+  if (e !== null) {
+    // A second signal: stop waiting, end now, as this signal would.
+    cut(e, "signal", signal);
+    return;
+  }
+  if (bound.length === 0) return;
+  run(begin("signal", signal, undefined));
+}
+
+function naturalEnd(): boolean {
+  const e = ending;
+  if (e !== null) {
+    // The loop ran dry while a cleanup still waits: nothing can ever
+    // settle it, so waiting for the deadline would only end the process
+    // the default way (status 0) before the deadline's timer fires.
+    if (!e.finished) cut(e, "stalled", null);
+    return true;
+  }
+  if (bound.length === 0) return false;
+  run(begin("natural", null, undefined));
+  return true;
+}
+
+function crash(
+  kind: CrashKind,
+  error: unknown,
+  handledByApp: boolean,
+): boolean {
+  const e = ending;
+  if (e !== null) {
+    // Thrown while cleaning up (say, by a cleanup we stopped waiting for):
+    // reported with the cleanup errors, the ending goes on.
+    if (!e.finished) e.errors.push(error);
+    return true;
+  }
+  // The application's own listener owns the crash: it decides whether
+  // the process lives on, as it would without us.
+  if (handledByApp || bound.length === 0) return false;
+  run(begin(kind, null, error));
+  return true;
+}
+
+function cut(
+  e: Ending,
+  why: "deadline" | "signal" | "stalled" | "exit",
+  signal: ExitSignal | null,
+): void {
+  if (e.cut === null) e.cut = why;
+  if (why === "signal") e.cutBy = signal;
+  e.controller.abort(new Error(`exit cleanup cut short: ${why}`));
+}
+
+async function run(e: Ending): Promise<void> {
+  if (current.timeout !== Infinity) {
+    e.timer = setTimer(() => cut(e, "deadline", null), current.timeout);
+    e.adapter.unref(e.timer);
+  }
+  while (bound.length > 0) {
+    const stack = bound.pop() as DeferStack;
+    e.stacks++;
+    try {
+      // Once the signal aborted, each remaining stack rejects at once,
+      // naming its entries as never started.
+      await stack.disposeAsync({ signal: e.controller.signal });
+    } catch (error) {
+      collect(e, error);
+    }
+  }
+  if (!e.finished) finish(e);
+}
+
+/** Sorts what a stack's `disposeAsync({ signal })` rejected with. */
+function collect(e: Ending, error: unknown): void {
+  let stop: unknown = error;
+  let earlier: unknown;
+  let hasEarlier = false;
+  if (isSuppressed(error) && error.error instanceof DisposeTimeoutError) {
+    stop = error.error;
+    earlier = error.suppressed;
+    hasEarlier = true;
+  }
+  if (stop instanceof DisposeTimeoutError) {
+    e.running.push(...stop.running);
+    e.notStarted.push(...stop.notStarted);
+    if (hasEarlier) e.errors.push(earlier);
+  } else {
+    e.errors.push(error);
+  }
+}
+
+function isSuppressed(
+  value: unknown,
+): value is { error: unknown; suppressed: unknown } {
+  return value instanceof Error && value.name === "SuppressedError" &&
+    "error" in value && "suppressed" in value;
+}
+
+/** `process.exit()` / `Deno.exit()`: only synchronous work can still run. */
+function onExit(): void {
+  let e = ending;
+  if (e !== null && e.finished) return;
+  const stalled = e !== null && e.cause === "natural";
+  if (e !== null) {
+    // Called while we were cleaning up: stop waiting; what the disposal
+    // in progress left is known synchronously, at the abort. At the
+    // natural end, Node and Bun come here when the cleanup awaits only
+    // promises nothing can settle (no second beforeExit then): stalled.
+    cut(e, stalled ? "stalled" : "exit", null);
+    for (const stopped of abandonedBy(e.controller.signal)) {
+      e.running.push(...stopped.running);
+      e.notStarted.push(...stopped.notStarted);
+    }
+  } else {
+    e = begin("exit", null, undefined);
+  }
+  while (bound.length > 0) {
+    const stack = bound.pop() as DeferStack;
+    e.stacks++;
+    try {
+      stack.dispose();
+    } catch (error) {
+      e.errors.push(error);
+      for (const leaf of leaves(error)) {
+        const name = leaf !== null && typeof leaf === "object"
+          ? notAwaited.get(leaf)
+          : undefined;
+        if (name !== undefined) e.notAwaited.push(name);
+      }
+    }
+  }
+  e.finished = true;
+  deliver(e);
+  uninstall();
+  if (stalled) e.adapter.setExitCode(1);
+}
+
+function finish(e: Ending): void {
+  e.finished = true;
+  if (e.timer !== undefined) clearTimer(e.timer);
+  deliver(e);
+  uninstall();
+  ending = null;
+  const adapter = e.adapter;
+  const signal = e.cutBy ?? e.signal;
+  if (signal !== null) {
+    if (current.exitCode !== undefined) adapter.exit(current.exitCode);
+    // On Node and Bun, an application listener for the signal still
+    // there owns the end of the process; Deno cannot tell.
+    else if ((adapter.otherSignalListeners(signal) ?? 0) === 0) {
+      adapter.raise(signal);
+    }
+    return;
+  }
+  if (e.cause === "uncaughtException" || e.cause === "unhandledRejection") {
+    adapter.rethrow(e.cause, e.crash);
+    return;
+  }
+  // The natural end.
+  if (e.cut !== null) adapter.exit(1);
+  else if (e.errors.length > 0) adapter.setExitCode(1);
+}
+
+// ---------------------------------------------------------------------------
+// The report
+
+function deliver(e: Ending): void {
+  const report: ExitReport = {
+    cause: e.cause,
+    signal: e.signal,
+    crash: e.crash,
+    cut: e.cut,
+    cutBy: e.cutBy,
+    errors: e.errors,
+    running: e.running,
+    notStarted: e.notStarted,
+    notAwaited: e.notAwaited,
+    stacks: e.stacks,
+    elapsed: Date.now() - e.started,
+  };
+  const handler = current.report;
+  if (typeof handler === "function") {
+    try {
+      handler(report);
+    } catch (error) {
+      e.adapter.writeError(
+        `@cleanup/defer: the exit report handler threw: ${errorLine(error)}`,
+      );
+    }
+  } else if (handler) {
+    const text = format(report, e.adapter.kind);
+    if (text !== "") e.adapter.writeError(text);
+  }
+}
+
+function when(r: ExitReport, kind: "deno" | "node"): string {
+  switch (r.cause) {
+    case "signal":
+      return `after ${r.signal}`;
+    case "natural":
+      return "at the natural end";
+    case "uncaughtException":
+      return "after an uncaught exception";
+    case "unhandledRejection":
+      return "after an unhandled rejection";
+    default:
+      return `at ${kind === "deno" ? "Deno.exit()" : "process.exit()"}`;
+  }
+}
+
+function names(list: readonly string[]): string {
+  return list.length === 0 ? "none" : list.join(", ");
+}
+
+/** The text `report: true` prints; empty when there is nothing to say. */
+function format(r: ExitReport, kind: "deno" | "node"): string {
+  const lines: string[] = [];
+  const at = when(r, kind);
+  const exit = kind === "deno" ? "Deno.exit()" : "process.exit()";
+  if (r.cut !== null) {
+    const head = {
+      deadline:
+        `the exit cleanup ${at} passed its ${current.timeout} ms deadline`,
+      signal: `${r.cutBy} during the exit cleanup ${at}: ending now`,
+      stalled:
+        `the exit cleanup ${at} stalled: the event loop ran dry while a cleanup was still waiting`,
+      exit: `${exit} was called during the exit cleanup ${at}`,
+    }[r.cut];
+    lines.push(`@cleanup/defer: ${head}`);
+    lines.push(`  still running: ${names(r.running)}`);
+    lines.push(
+      `  ${
+        r.cut === "deadline" ? "never started" : "skipped"
+      } (${r.notStarted.length}): ${names(r.notStarted)}`,
+    );
+  }
+  if (r.notAwaited.length > 0) {
+    lines.push(
+      `@cleanup/defer: ${exit} leaves no time for async cleanups; started, not awaited (${r.notAwaited.length}): ${
+        names(r.notAwaited)
+      }`,
+    );
+  }
+  const failures = r.errors.flatMap(leaves).filter((leaf) =>
+    leaf === null || typeof leaf !== "object" || !notAwaited.has(leaf)
+  );
+  if (failures.length > 0) {
+    lines.push(
+      `@cleanup/defer: ${failures.length} cleanup error(s) ${at}, first to run first:`,
+    );
+    for (const failure of failures) lines.push(`  ${errorLine(failure)}`);
+  }
+  return lines.join("\n");
+}
+
+/** The errors of a `SuppressedError` chain, in the order they were thrown. */
+function leaves(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  let current = error;
+  while (isSuppressed(current)) {
+    out.push(...leaves(current.error));
+    current = current.suppressed;
+  }
+  out.push(current);
+  return out.reverse();
+}
+
+function errorLine(error: unknown): string {
+  if (error instanceof Error) {
+    const frame = (error.stack ?? "").split("\n").map((l) => l.trim())
+      .find((l) => l.startsWith("at "));
+    return `${error.name}: ${error.message}${frame ? ` (${frame})` : ""}`;
+  }
+  return `thrown: ${String(error)}`;
+}

@@ -1,0 +1,217 @@
+// disposeAsync({ timeout }) and disposeAsync({ signal }): stopping at a
+// deadline or an abort, and naming what was left.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { defer, DisposeTimeoutError, SuppressedError } from "../mod.ts";
+import { chain, rejected, thrown } from "./helpers.ts";
+
+const never = (): Promise<void> => new Promise(() => {});
+
+describe("disposeAsync({ timeout })", () => {
+  it("rejects with a DisposeTimeoutError naming the running cleanup and those never started", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(function closeSocket() {
+      log.push("closeSocket");
+    });
+    d.use(
+      new (class TempDir {
+        [Symbol.dispose](): void {
+          log.push("TempDir");
+        }
+      })(),
+    );
+    d.defer(function flush() {
+      return never();
+    });
+    d.defer(function first() {
+      log.push("first");
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 30 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(e.name, "DisposeTimeoutError");
+    assert.equal(e.reason, "timeout");
+    assert.deepEqual(e.running, ["flush"]);
+    assert.deepEqual(e.notStarted, ["TempDir", "closeSocket"]);
+    assert.match(
+      e.message,
+      /30 ms.*"flush" was still running.*2 never started/,
+    );
+    assert.deepEqual(log, ["first"]);
+    assert.equal(d.disposed, true);
+  });
+
+  it("waits at least the timeout before giving up", async () => {
+    const d = defer();
+    d.defer(never);
+    const start = Date.now();
+    await rejected(d.disposeAsync({ timeout: 60 }));
+    assert.ok(
+      Date.now() - start >= 55,
+      `gave up after ${Date.now() - start} ms`,
+    );
+  });
+
+  it("resolves as usual when every cleanup finishes in time", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("a"));
+    d.defer(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      log.push("b");
+    });
+    await d.disposeAsync({ timeout: 5_000 });
+    assert.deepEqual(log, ["b", "a"]);
+  });
+
+  it("chains earlier cleanup errors under the DisposeTimeoutError", async () => {
+    const d = defer();
+    d.defer(function stuck() {
+      return never();
+    });
+    d.defer(() => {
+      throw new Error("e2");
+    });
+    d.defer(async () => {
+      throw new Error("e3");
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 20 }));
+    assert.ok(e instanceof SuppressedError);
+    assert.ok(e.error instanceof DisposeTimeoutError);
+    assert.deepEqual(chain(e.suppressed), { error: "e2", suppressed: "e3" });
+  });
+
+  it("leaves a later rejection of the abandoned cleanup handled", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const d = defer();
+      d.defer(() =>
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error("late")), 30)
+        )
+      );
+      const e = await rejected(d.disposeAsync({ timeout: 5 }));
+      assert.ok(e instanceof DisposeTimeoutError);
+      await new Promise((r) => setTimeout(r, 80));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("runs entries in the same order with the same error chain as without an argument", async () => {
+    const run = async (limited: boolean): Promise<[string[], unknown]> => {
+      const log: string[] = [];
+      const d = defer();
+      d.use({ [Symbol.dispose]: () => void log.push("use sync") });
+      d.use({ [Symbol.asyncDispose]: async () => void log.push("use async") });
+      d.use(null);
+      d.adopt("x", (v) => log.push(`adopt ${v}`));
+      d.defer((a: number, b: number) => log.push(`args ${a} ${b}`), 1, 2);
+      d.onFailure(() => log.push("rollback"));
+      d.defer(() => log.push("released")).release();
+      d.defer(() => {
+        throw new Error("sync throw");
+      });
+      d.defer(async () => {
+        log.push("async throw");
+        throw new Error("async throw");
+      });
+      const p = limited
+        ? d.disposeAsync({ timeout: 10_000 })
+        : d.disposeAsync();
+      return [log, chain(await rejected(p))];
+    };
+    assert.deepEqual(await run(true), await run(false));
+  });
+
+  it("rejects bad arguments with a TypeError or RangeError, never synchronously, leaving the stack open", async () => {
+    const d = defer();
+    d.defer(() => {});
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      [null, TypeError, /options must be an object, got null/],
+      [5, TypeError, /options must be an object, got the number 5/],
+      [{ timeout: -1 }, RangeError, /timeout must be 0 or more.*got -1/],
+      [{ timeout: NaN }, RangeError, /got NaN/],
+      [{ timeout: "100" }, TypeError, /timeout must be a number.*"100"/],
+      [{ signal: {} }, TypeError, /signal must be an AbortSignal/],
+    ];
+    for (const [arg, type, message] of cases) {
+      let p: Promise<void> | undefined;
+      assert.doesNotThrow(() => {
+        p = d.disposeAsync(arg as never);
+      });
+      const e = await rejected(p as Promise<void>);
+      assert.ok(e instanceof type, `${String(arg)}: ${e}`);
+      assert.match((e as Error).message, message);
+      assert.equal(d.disposed, false);
+    }
+    await d.disposeAsync();
+  });
+});
+
+describe("disposeAsync({ signal })", () => {
+  it("stops waiting when the signal aborts, with the reason as cause", async () => {
+    const controller = new AbortController();
+    const d = defer();
+    d.defer(function notYet() {});
+    d.defer(function hang() {
+      return never();
+    });
+    const p = d.disposeAsync({ signal: controller.signal });
+    const reason = new Error("shutting down");
+    setTimeout(() => controller.abort(reason), 10);
+    const e = await rejected(p);
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(e.reason, "abort");
+    assert.equal(e.cause, reason);
+    assert.deepEqual([e.running, e.notStarted], [["hang"], ["notYet"]]);
+  });
+
+  it("runs nothing under an already aborted signal and names every entry", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const h = d.defer(function a() {
+      log.push("a");
+    });
+    d.onFailure(function rollback() {});
+    d.onFailure(function committed() {});
+    d.commit();
+    d.adopt(1, () => {});
+    d.defer(() => {}).release();
+    const e = await rejected(
+      d.disposeAsync({ signal: AbortSignal.abort() }),
+    );
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, []);
+    assert.deepEqual(e.notStarted, ["anonymous", "a"]);
+    assert.deepEqual(log, []);
+    assert.equal(h.pending, false);
+    assert.equal(d.disposed, true);
+  });
+
+  it("resolves at once on a disposed stack", async () => {
+    const d = defer();
+    d.dispose();
+    await d.disposeAsync({ signal: AbortSignal.abort() });
+  });
+});
+
+describe("naming entries", () => {
+  it("names the entry dispose() could not await in its TypeError", () => {
+    const d = defer();
+    d.defer(async function flushTelemetry() {});
+    d.use(
+      new (class Pool {
+        async [Symbol.asyncDispose](): Promise<void> {}
+      })(),
+    );
+    const e = thrown(() => d.dispose());
+    assert.ok(e instanceof SuppressedError);
+    assert.match((e.error as Error).message, /"flushTelemetry"/);
+    assert.match((e.suppressed as Error).message, /"Pool"/);
+  });
+});

@@ -1,0 +1,333 @@
+// Exit-bound stacks in real child processes, sent real signals: each child
+// (tests/process/fixtures/child.ts) runs on the runtime running this suite.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const g = globalThis as { Deno?: { execPath(): string } };
+const isDeno = g.Deno !== undefined;
+const runtime = isDeno ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+/** The command line running `script` on this very runtime. */
+function command(script: string, args: string[]): [string, string[]] {
+  // Deno: no permission flags at all; exit-bound stacks need none.
+  if (g.Deno) return [g.Deno.execPath(), ["run", script, ...args]];
+  return [process.execPath, [script, ...args]];
+}
+
+const fixture = fileURLToPath(
+  new URL("./process/fixtures/child.ts", import.meta.url),
+);
+
+interface Outcome {
+  code: number | null;
+  signal: string | null;
+  /** Lines printed after "ready". */
+  after: string[];
+  lines: string[];
+  stderr: string;
+  /** Milliseconds from the first signal sent (or from start) to the end. */
+  ms: number;
+}
+
+interface Child {
+  /** Resolves once the child printed `line` on stdout. */
+  waitFor(line: string): Promise<void>;
+  /** Sends `signal` and starts the clock for `ms`. */
+  kill(signal: NodeJS.Signals): void;
+  done: Promise<Outcome>;
+}
+
+function run(script: string, args: string[]): Child {
+  const [cmd, argv] = command(script, args);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let since = Date.now();
+  let signalled = false;
+  const waiters: { line: string; resolve: () => void }[] = [];
+  const check = (): void => {
+    const lines = stdout.split("\n");
+    for (const w of waiters.splice(0)) {
+      if (lines.includes(w.line)) w.resolve();
+      else waiters.push(w);
+    }
+  };
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
+    stdout += chunk;
+    check();
+  });
+  child.stderr.on("data", (chunk: string) => void (stderr += chunk));
+  // A child that hangs must not hang the suite.
+  const guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const done = new Promise<Outcome>((resolve) => {
+    child.on("close", (code: number | null, signal: string | null) => {
+      clearTimeout(guard);
+      const lines = stdout.split("\n").filter((l) => l !== "");
+      resolve({
+        code,
+        signal,
+        lines,
+        after: lines.slice(lines.indexOf("ready") + 1),
+        stderr,
+        ms: Date.now() - since,
+      });
+    });
+  });
+  return {
+    waitFor(line) {
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ line, resolve });
+        check();
+        done.then((o) =>
+          reject(
+            new Error(`child ended (${o.code ?? o.signal}) before "${line}":
+${stdout}${stderr}`),
+          )
+        );
+      });
+    },
+    kill(signal) {
+      if (!signalled) since = Date.now();
+      signalled = true;
+      // process.kill rather than child.kill: Deno's child.kill() sends a
+      // signal only once per child, and reports it as the child's end.
+      process.kill(child.pid as number, signal);
+    },
+    done,
+  };
+}
+
+/** Starts a fixture scenario, waits for "ready", sends `signal` if any. */
+async function scenario(
+  name: string,
+  signal?: NodeJS.Signals,
+): Promise<Outcome> {
+  const child = run(fixture, [name]);
+  await child.waitFor("ready");
+  if (signal !== undefined) child.kill(signal);
+  return await child.done;
+}
+
+describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
+  it("disposes nested stacks newest first, each LIFO, on SIGINT, then ends as killed by SIGINT", async () => {
+    const o = await scenario("nested", "SIGINT");
+    assert.deepEqual(o.after, [
+      "inner 2",
+      "inner 1",
+      "outer 2",
+      "outer rollback",
+      "outer 1",
+    ]);
+    assert.equal(o.signal, "SIGINT");
+    assert.equal(o.stderr, "");
+  });
+
+  it("does the same on SIGTERM and ends as killed by SIGTERM", async () => {
+    const o = await scenario("nested", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "inner 2",
+      "inner 1",
+      "outer 2",
+      "outer rollback",
+      "outer 1",
+    ]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("leaves SIGHUP alone unless the policy lists it", async () => {
+    const o = await scenario("nested", "SIGHUP");
+    assert.deepEqual(o.after, []);
+    assert.equal(o.signal, "SIGHUP");
+  });
+
+  it("cleans up on SIGHUP when the policy lists it", async () => {
+    const o = await scenario("hup", "SIGHUP");
+    assert.deepEqual(o.after, ["cleaned up after SIGHUP"]);
+    assert.equal(o.signal, "SIGHUP");
+  });
+
+  it("awaits async cleanups one after the other before ending", async () => {
+    const o = await scenario("async", "SIGINT");
+    assert.deepEqual(o.after, [
+      "flush start",
+      "flush done",
+      "close connection",
+    ]);
+    assert.equal(o.signal, "SIGINT");
+  });
+
+  it("runs every cleanup when some throw, prints each error in order and still ends as killed by the signal", async () => {
+    const o = await scenario("throwing", "SIGTERM");
+    assert.deepEqual(o.after, ["last cleanup"]);
+    assert.match(o.stderr, /2 cleanup error\(s\) after SIGTERM/);
+    const first = o.stderr.indexOf("Error: collector unreachable");
+    const second = o.stderr.indexOf("Error: lock file busy");
+    assert.ok(first > 0 && second > first, o.stderr);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("ends at the deadline, naming the running cleanup and those never started", async () => {
+    const o = await scenario("deadline", "SIGINT");
+    assert.deepEqual(o.after, ["drainQueue started"]);
+    assert.match(o.stderr, /passed its 300 ms deadline/);
+    assert.match(o.stderr, /still running: drainQueue\n/);
+    assert.match(
+      o.stderr,
+      /never started \(2\): removeTempDir, closeDatabase/,
+    );
+    assert.equal(o.signal, "SIGINT");
+    assert.ok(o.ms >= 290 && o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
+  it("ends at once on a second signal, naming what it skipped", async () => {
+    const child = run(fixture, ["second"]);
+    await child.waitFor("ready");
+    child.kill("SIGINT");
+    await child.waitFor("slowUpload started");
+    child.kill("SIGINT");
+    const o = await child.done;
+    assert.deepEqual(o.after, ["slowUpload started"]);
+    assert.match(o.stderr, /SIGINT during the exit cleanup after SIGINT/);
+    assert.match(o.stderr, /still running: slowUpload\n/);
+    assert.match(o.stderr, /skipped \(1\): releaseLock/);
+    assert.equal(o.signal, "SIGINT");
+    assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
+  it("disposes open stacks at the natural end, awaiting async cleanups, status 0", async () => {
+    const o = await scenario("natural");
+    assert.deepEqual(o.after, [
+      "work done",
+      "async cleanup awaited",
+      "sync cleanup",
+    ]);
+    assert.equal(o.code, 0);
+    assert.equal(o.stderr, "");
+  });
+
+  it("ends with status 1 when a cleanup at the natural end waits for something that cannot happen", async () => {
+    const o = await scenario("stalled");
+    assert.deepEqual(o.after, ["waitForever started"]);
+    assert.match(o.stderr, /stalled/);
+    assert.match(o.stderr, /still running: waitForever\n/);
+    assert.match(o.stderr, /skipped \(1\): notReached/);
+    assert.equal(o.code, 1);
+  });
+
+  it("cleans up after an uncaught exception, failure-only entries included, then lets the runtime report it", async () => {
+    const o = await scenario("uncaught");
+    assert.deepEqual(o.after, ["rollback after crash", "cleanup after crash"]);
+    assert.match(o.stderr, /boom from a timer/);
+    assert.equal(o.code, 1);
+  });
+
+  it("cleans up after an unhandled rejection, then lets the runtime report it", async () => {
+    const o = await scenario("rejection");
+    assert.deepEqual(o.after, ["cleanup after rejection"]);
+    assert.match(o.stderr, /nobody caught this/);
+    assert.equal(o.code, 1);
+  });
+
+  it("runs the synchronous cleanups at process.exit() and names the async one it cannot await", async () => {
+    const o = await scenario("exit");
+    assert.deepEqual(o.after, ["sync 2", "flushAsync started", "sync 1"]);
+    assert.match(o.stderr, /not awaited \(1\): flushAsync/);
+    assert.equal(o.code, 3);
+  });
+
+  it("leaves no listener once every exit-bound stack is disposed: the process ends on its own", async () => {
+    const o = await scenario("unbound");
+    assert.deepEqual(o.lines, ["disposed normally", "ready", "idle"]);
+    assert.equal(o.code, 0);
+  });
+
+  it("leaves no listener once every exit-bound stack is disposed: a signal kills it the default way", async () => {
+    const o = await scenario("unbound-signal", "SIGINT");
+    assert.deepEqual(o.after, []);
+    assert.equal(o.signal, "SIGINT");
+  });
+
+  it("carries the binding to the stack move() returns, in the old stack's place", async () => {
+    const o = await scenario("moved", "SIGINT");
+    assert.deepEqual(o.after, [
+      "newest",
+      "added to the new owner",
+      "moved entry",
+      "older",
+    ]);
+    assert.equal(o.signal, "SIGINT");
+  });
+
+  it("keeps the binding after release(): what was added afterwards runs", async () => {
+    const o = await scenario("released", "SIGTERM");
+    assert.deepEqual(o.after, ["added after release"]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("cleans up alongside the application's own signal listener and leaves the end to it", async () => {
+    const o = await scenario("app-listener", "SIGINT");
+    assert.ok(o.after.includes("cleanup ran"), o.after.join("\n"));
+    // Deno cannot tell whether other listeners exist: it re-raises, and
+    // the application's listener sees the signal a second time.
+    const seen = o.after.filter((l) => l === "app saw SIGINT").length;
+    assert.equal(seen, runtime === "deno" ? 2 : 1);
+    assert.equal(o.code, 7);
+  });
+
+  it("exits with the policy's exitCode instead of re-raising the signal", async () => {
+    const o = await scenario("exit-code", "SIGTERM");
+    assert.deepEqual(o.after, ["cleanup ran"]);
+    assert.equal(o.signal, null);
+    assert.equal(o.code, 0);
+  });
+
+  it("hands a report function the structured report", async () => {
+    const o = await scenario("report-fn", "SIGINT");
+    const line = o.after.find((l) => l.startsWith("report "));
+    assert.deepEqual(JSON.parse((line as string).slice(7)), {
+      cause: "signal",
+      signal: "SIGINT",
+      cut: "deadline",
+      running: ["hang"],
+      notStarted: ["never2", "never1"],
+      stacks: 2,
+      errors: 0,
+    });
+    assert.equal(o.stderr, "");
+    assert.equal(o.signal, "SIGINT");
+  });
+
+  it("throws a clear TypeError at defer() where there is no process", async () => {
+    const o = await scenario("no-process");
+    assert.match(
+      o.lines[0],
+      /^TypeError: defer\(\{ exit: true \}\): there is no process/,
+    );
+    assert.equal(o.code, 0);
+  });
+
+  it("runs examples/interrupt.ts's cleanups on a real SIGINT", async () => {
+    const example = fileURLToPath(
+      new URL("../examples/interrupt.ts", import.meta.url),
+    );
+    const child = run(example, []);
+    await child.waitFor("working 1/10 (press Ctrl-C)");
+    child.kill("SIGINT");
+    const o = await child.done;
+    const at = o.lines.indexOf("working 1/10 (press Ctrl-C)");
+    assert.deepEqual(
+      o.lines.slice(at + 1).filter((l) => !l.startsWith("working")),
+      [
+        "rolled back half-written report.csv",
+        "worker stopped",
+        "removed /tmp/job-42",
+      ],
+    );
+    assert.equal(o.signal, "SIGINT");
+  });
+});
