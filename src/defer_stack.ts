@@ -64,7 +64,9 @@ export interface DeferOptions {
    * Report this stack if it is garbage-collected while entries are still
    * pending: `true` warns on the console, a function receives the
    * {@linkcode LeakReport}, `false` turns the check off for this stack.
-   * Defaults to what {@linkcode setLeakCheck} set (off unless set).
+   * Defaults to what {@linkcode setLeakCheck} set (off unless set). Define
+   * a handler away from cleanups that close over the stack: closures made
+   * in one function share a scope, so it would reach, and keep, the stack.
    */
   leakCheck?: LeakCheckOption;
   /**
@@ -516,7 +518,9 @@ export class DeferStack {
       const w = extras.watch;
       if (w !== null) unwatch(this, w);
       next.#extras = {
-        watch: w === null ? null : watch(next, storage.tally, w.handler),
+        watch: w === null
+          ? null
+          : watch(next, storage.tally, w.handler, w.createdAt),
         exit: extras.exit,
       };
       // The new stack takes this one's place among the exit-bound stacks.

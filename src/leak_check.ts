@@ -166,13 +166,17 @@ const registry = new FinalizationRegistry<LeakWatch>((watch) => {
   watch.handler({ pending: tally.live, createdAt: watch.createdAt });
 });
 
-/** Starts watching `stack`; the caller keeps the watch up to date. */
+/**
+ * Starts watching `stack`; the caller keeps the watch up to date. A stack
+ * that `move()` made keeps the `createdAt` of the one it came from.
+ */
 export function watch(
   stack: object,
   tally: { readonly live: number },
   handler: LeakHandler,
+  createdAt: string = callerFrames(),
 ): LeakWatch {
-  const w: LeakWatch = { tally, createdAt: callerFrames(), handler };
+  const w: LeakWatch = { tally, createdAt, handler };
   registry.register(stack, w, stack);
   return w;
 }

@@ -80,9 +80,12 @@ export function scope<T>(
   let then: unknown;
   try {
     result = body(stack);
-    // Read once, inside the block: a `then` getter that throws fails the
-    // body, as it would fail the `await` of an `await using` block.
-    if (
+    // A promise is one whatever its `then` says, as `await` sees it; any
+    // other value's `then` is read once, inside the block: a getter that
+    // throws fails the body, as it would fail an `await using` block.
+    if (result instanceof Promise) {
+      then = Promise.prototype.then;
+    } else if (
       (typeof result === "object" && result !== null) ||
       typeof result === "function"
     ) then = (result as { then?: unknown }).then;

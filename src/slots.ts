@@ -29,8 +29,11 @@
  * Handles locate their entry by the index of its top slot. Indices stay
  * valid because slots never move: a released entry below the top becomes a
  * hole, and the array only shrinks from the top, when the top entry is
- * released (then holes just below it go too). So memory is bounded by the
- * stack's peak size however long register/release churn goes on. An index
+ * released (then holes just below it go too). So churn at the top (last
+ * in, first released) leaves nothing behind; a hole stays as long as a live
+ * entry sits above it, so releasing in first-in, first-out order keeps a
+ * hole's slots (not its cleanup or arguments, which are freed at once)
+ * until the entries above it go. An index
  * can be reused after such a shrink, but only by a new entry after the old
  * one was released through its own handle, which then knows it is done.
  * `release()` of the whole stack and the end of disposal retire the `Slots`

@@ -129,6 +129,25 @@ describe("scope() with a synchronous body", () => {
     assert.deepEqual(log, ["then read", "cleanup"]);
   });
 
+  it("awaits a native promise as await does, whatever its own then says", async () => {
+    const log: string[] = [];
+    const throwingThen = Promise.resolve(5);
+    Object.defineProperty(throwingThen, "then", {
+      get(): never {
+        throw new Error("then getter");
+      },
+    });
+    assert.equal(await scope(() => throwingThen), 5);
+    const noThen = Promise.resolve(6);
+    Object.defineProperty(noThen, "then", { value: undefined });
+    const six = scope((d) => {
+      d.defer(async () => void log.push("async cleanup awaited"));
+      return noThen;
+    });
+    assert.equal(await six, 6);
+    assert.deepEqual(log, ["async cleanup awaited"]);
+  });
+
   it("throws a TypeError at the call when body is not a function", () => {
     assert.throws(() => scope(42 as unknown as () => void), TypeError);
   });
