@@ -607,6 +607,7 @@ export class DeferStack {
                   p,
                   top,
                   "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
+                  started,
                 );
               }
             case HOLE3:
@@ -627,6 +628,7 @@ export class DeferStack {
             p,
             top,
             "a cleanup returned a promise, which dispose() cannot await",
+            result,
           );
         }
       } catch (e) {
@@ -891,12 +893,16 @@ function notAwaitedError(
   bottom: number,
   marker: unknown,
   what: string,
+  started: unknown,
 ): TypeError {
   const name = recordName(items, bottom, marker);
+  // The started work is the cause: awaiting it still gives its outcome,
+  // which would otherwise be swallowed by the handler attached to it.
   const error = new TypeError(
     `DeferStack.dispose(): ${what} (${
       JSON.stringify(name)
     }). Use \`await using\` or disposeAsync()`,
+    { cause: started },
   );
   notAwaited.set(error, name);
   return error;

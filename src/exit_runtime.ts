@@ -65,6 +65,12 @@ export interface ProcessAdapter {
   /** Installs the hooks for natural end, crashes and explicit exit. */
   listen(hooks: ExitHooks): () => void;
   /**
+   * Calls `listener` synchronously as the process ends, whatever ends it
+   * (Node/Bun `exit`, Deno `unload`), and changes nothing else about how it
+   * ends: neither keeps the process alive nor holds back a crash.
+   */
+  atExit(listener: () => void): void;
+  /**
    * Ends the process as killed by `signal`: re-raised at ourselves (our
    * listener must be gone by then), or, where that is impossible (Windows,
    * or re-raising failed), `exit(128 + n)`.
@@ -229,6 +235,9 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     otherSignalListeners() {
       return undefined;
     },
+    atExit(listener) {
+      global.addEventListener("unload", listener);
+    },
     listen(hooks) {
       const onBeforeUnload = (event: CancelableEvent): void => {
         // Keeps the event loop going for the async cleanups; Deno fires
@@ -318,6 +327,9 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     otherSignalListeners(signal) {
       return proc.listenerCount(signal);
+    },
+    atExit(listener) {
+      proc.on("exit", listener);
     },
     listen(hooks) {
       const onBeforeExit = (): void => void hooks.naturalEnd();

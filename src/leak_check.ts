@@ -5,6 +5,7 @@
  */
 
 import { describe } from "./describe.ts";
+import { processAdapter } from "./exit_runtime.ts";
 
 /**
  * What the leak check reports about a stack that was garbage-collected
@@ -28,6 +29,12 @@ export interface LeakReport {
    * own frames are left out).
    */
   readonly createdAt: string;
+  /**
+   * When it was found: `"collected"` when the garbage collector took the
+   * stack, `"exit"` when the process ended with the stack still open (and
+   * still referenced), so a short script sees its leaks too.
+   */
+  readonly when: "collected" | "exit";
 }
 
 /**
@@ -87,8 +94,11 @@ const console = (globalThis as unknown as {
 function warn(report: LeakReport): void {
   const trace = report.createdAt.split("\n").map((frame) => `    ${frame}`)
     .join("\n");
+  const what = report.when === "exit"
+    ? "was still open when the process ended"
+    : "was garbage-collected";
   console.warn(
-    `@cleanup/defer: a DeferStack was garbage-collected with ${report.pending} pending cleanup(s) that will never run. Dispose it (using / await using / dispose()). It was created:\n${trace}`,
+    `@cleanup/defer: a DeferStack ${what} with ${report.pending} pending cleanup(s) that never ran. Dispose it (using / await using / dispose()). It was created:\n${trace}`,
   );
 }
 
@@ -122,7 +132,8 @@ let globalHandler: LeakHandler | null = null;
  * has pending entries is then reported, with where it was created. Off by
  * default; when off it costs nothing (no stack trace is captured).
  *
- * Reports arrive when the garbage collector runs, not at a fixed time.
+ * Reports arrive when the garbage collector runs, not at a fixed time, and,
+ * for stacks still open and referenced, when the process ends.
  *
  * @param option `true` to warn on the console, a function to receive each
  * {@linkcode LeakReport}, `false` to turn the check off.
@@ -160,11 +171,25 @@ function handlerOf(option: LeakCheckOption, what: string): LeakHandler | null {
   );
 }
 
-const registry = new FinalizationRegistry<LeakWatch>((watch) => {
+/** Every watch of a stack still open: what is reported at process exit. */
+const open = new Set<LeakWatch>();
+let reportingAtExit = false;
+
+function report(watch: LeakWatch, when: LeakReport["when"]): void {
+  open.delete(watch);
   const tally = watch.tally;
   if (tally === null || tally.live === 0) return;
-  watch.handler({ pending: tally.live, createdAt: watch.createdAt });
+  watch.tally = null; // reported once, whichever comes first
+  watch.handler({ pending: tally.live, createdAt: watch.createdAt, when });
+}
+
+const registry = new FinalizationRegistry<LeakWatch>((watch) => {
+  report(watch, "collected");
 });
+
+function reportOpenAtExit(): void {
+  for (const watch of [...open]) report(watch, "exit");
+}
 
 /**
  * Starts watching `stack`; the caller keeps the watch up to date. A stack
@@ -178,11 +203,19 @@ export function watch(
 ): LeakWatch {
   const w: LeakWatch = { tally, createdAt, handler };
   registry.register(stack, w, stack);
+  open.add(w);
+  if (!reportingAtExit) {
+    // One listener for good, installed with the first watch: it keeps
+    // nothing alive and changes nothing about how the process ends.
+    reportingAtExit = true;
+    processAdapter()?.atExit(reportOpenAtExit);
+  }
   return w;
 }
 
 /** Stops watching `stack`: it was disposed or moved. */
 export function unwatch(stack: object, w: LeakWatch): void {
   w.tally = null;
+  open.delete(w);
   registry.unregister(stack);
 }

@@ -199,6 +199,19 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("reports a leak-checked stack still open at the end, and leaves the status alone", async () => {
+    const o = await scenario("leak-at-exit");
+    assert.equal(o.code, 0);
+    assert.deepEqual(o.lines, ["disposed in time", "ready"]);
+    const [first, ...trace] = o.stderr.trimEnd().split("\n");
+    assert.match(
+      first,
+      /^@cleanup\/defer: a DeferStack was still open when the process ended with 2 pending cleanup\(s\) that never ran\./,
+    );
+    assert.match(trace[0] ?? "", /^ {4}at .*leak-at-exit|^ {4}at .*child\.ts/);
+    assert.ok(trace.every((frame) => frame.startsWith("    at ")), o.stderr);
+  });
+
   it("disposes open stacks at the natural end, awaiting async cleanups, status 0", async () => {
     const o = await scenario("natural");
     assert.deepEqual(o.after, [

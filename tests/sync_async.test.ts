@@ -152,6 +152,34 @@ describe("dispose() with async-only work", () => {
     assert.deepEqual(seen, ["function", "function"]);
   });
 
+  it("names the cleanup that returned a promise, and keeps that promise as the cause", async () => {
+    const d = defer();
+    const late = new Error("late failure");
+    d.defer(function flushLogs() {
+      return Promise.reject(late);
+    });
+    const e = thrown(() => d.dispose()) as TypeError;
+    assert.match(e.message, /"flushLogs"/);
+    assert.ok(e.cause instanceof Promise);
+    await assert.rejects(e.cause as Promise<unknown>, (r) => r === late);
+  });
+
+  it("names an async-only value by its class, and keeps its disposal as the cause", () => {
+    let started: Promise<void> | undefined;
+    class Pool {
+      [Symbol.asyncDispose](): Promise<void> {
+        started = Promise.resolve();
+        return started;
+      }
+    }
+    const d = defer();
+    d.use(new Pool());
+    const e = thrown(() => d.dispose()) as TypeError;
+    assert.match(e.message, /"Pool"/);
+    assert.ok(started !== undefined);
+    assert.equal(e.cause, started);
+  });
+
   it("calls Symbol.dispose, not Symbol.asyncDispose, for a value with both", () => {
     const log: string[] = [];
     const d = defer();
