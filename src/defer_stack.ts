@@ -14,24 +14,7 @@ import {
   unwatch,
   watch,
 } from "./leak_check.ts";
-import {
-  ADOPT,
-  type Callable,
-  DEFER1,
-  DEFERN,
-  FAIL0,
-  FAIL1,
-  FAILN,
-  HOLE3,
-  invoke,
-  notAwaited,
-  NULL,
-  recordName,
-  Slots,
-  USE,
-  USE_ASYNC,
-  USE_BOTH,
-} from "./slots.ts";
+import { type Callable, notAwaited, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
@@ -209,7 +192,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("use");
     if (value === null || value === undefined) {
-      storage.items.push(NULL);
+      storage.addNull();
       return value;
     }
     if (typeof value !== "object" && typeof value !== "function") {
@@ -225,21 +208,12 @@ export class DeferStack {
       "Symbol.asyncDispose",
     );
     const syncMethod = methodOf(value, Symbol.dispose, "Symbol.dispose");
-    if (asyncMethod === undefined) {
-      if (syncMethod === undefined) {
-        throw new TypeError(
-          "DeferStack.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
-        );
-      }
-      // A plain object on top marks a two-slot record: no marker needed.
-      if (typeof value === "object") storage.items.push(syncMethod, value);
-      else storage.items.push(syncMethod, value, USE);
-    } else if (syncMethod === undefined) {
-      storage.items.push(asyncMethod, value, USE_ASYNC);
-    } else {
-      storage.items.push(asyncMethod, value, syncMethod, USE_BOTH);
+    if (asyncMethod === undefined && syncMethod === undefined) {
+      throw new TypeError(
+        "DeferStack.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
+      );
     }
-    storage.tally.live++;
+    storage.addUse(value, syncMethod, asyncMethod);
     return value;
   }
 
@@ -272,8 +246,7 @@ export class DeferStack {
     if (typeof onDispose !== "function") {
       throw notCallable("adopt", "onDispose", onDispose);
     }
-    storage.items.push(onDispose, value, ADOPT);
-    storage.tally.live++;
+    storage.addAdopt(value, onDispose as Callable);
     return value;
   }
 
@@ -325,17 +298,13 @@ export class DeferStack {
     if (typeof onDispose !== "function") {
       throw notCallable("defer", "onDispose", onDispose);
     }
-    const items = storage.items;
     const count = arguments.length;
-    if (count === 1) {
-      items.push(onDispose);
-    } else if (count === 2) {
-      items.push(onDispose, arguments[1], DEFER1);
-    } else {
-      items.push(onDispose, restOf(arguments), DEFERN);
-    }
-    storage.tally.live++;
-    return new Handle(storage, items.length - 1);
+    const top = count === 1
+      ? storage.addDefer(onDispose)
+      : count === 2
+      ? storage.addDeferWith(onDispose, arguments[1], false)
+      : storage.addDeferWith(onDispose, restOf(arguments), true);
+    return new Handle(storage, top);
   }
 
   /**
@@ -390,17 +359,13 @@ export class DeferStack {
     if (typeof onFailure !== "function") {
       throw notCallable("onFailure", "onFailure", onFailure);
     }
-    const items = storage.items;
-    const count = arguments.length;
-    if (count === 1) {
-      items.push(onFailure, undefined, FAIL0);
-    } else if (count === 2) {
-      items.push(onFailure, arguments[1], FAIL1);
-    } else {
-      items.push(onFailure, restOf(arguments), FAILN);
-    }
-    storage.addFailure();
-    return new FailureHandle(storage, items.length - 1);
+    const count = arguments.length - 1;
+    const top = storage.addFailure(
+      onFailure,
+      count === 1 ? arguments[1] : count > 1 ? restOf(arguments) : undefined,
+      count,
+    );
+    return new FailureHandle(storage, top);
   }
 
   /**
@@ -563,59 +528,21 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    storage.unwinding = true;
-    const items = storage.items;
+    storage.begin();
     let error: unknown;
     let hasError = false;
-    let p = items.length;
-    while (p > 0) {
-      const top = items[--p];
+    for (;;) {
       try {
-        let result: unknown;
-        if (typeof top === "function") {
-          storage.cursor = p;
-          result = top();
-        } else if (typeof top === "object") {
-          storage.cursor = --p;
-          result = (items[p] as Callable).call(top);
-        } else {
-          switch (top) {
-            case DEFER1:
-            case DEFERN:
-            case ADOPT:
-            case FAIL0:
-            case FAIL1:
-            case FAILN:
-              storage.cursor = p -= 2;
-              result = invoke(items[p] as Callable, items[p + 1], top);
-              break;
-            case USE:
-              storage.cursor = p -= 2;
-              result = (items[p] as Callable).call(items[p + 1]);
-              break;
-            case USE_BOTH:
-              storage.cursor = p -= 3;
-              result = (items[p + 2] as Callable).call(items[p + 1]);
-              break;
-            case USE_ASYNC:
-              storage.cursor = p -= 2;
-              {
-                const started = (items[p] as Callable).call(items[p + 1]);
-                observe(started, thenOf(started));
-                throw notAwaitedError(
-                  items,
-                  p,
-                  top,
-                  "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
-                  started,
-                );
-              }
-            case HOLE3:
-              p -= 2;
-              continue;
-            default: // NULL, HOLE1
-              continue;
-          }
+        const result = storage.next(false);
+        const took = storage.took;
+        if (took === Took.END) break;
+        if (took === Took.ASYNC_ONLY) {
+          observe(result, thenOf(result));
+          throw notAwaitedError(
+            storage,
+            "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
+            result,
+          );
         }
         // The built-in ignores what a cleanup returns; only a callable
         // `then` (read once, a throwing getter counting as none) is async
@@ -624,9 +551,7 @@ export class DeferStack {
         if (then !== undefined) {
           observe(result, then);
           throw notAwaitedError(
-            items,
-            p,
-            top,
+            storage,
             "a cleanup returned a promise, which dispose() cannot await",
             result,
           );
@@ -713,75 +638,32 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    storage.unwinding = true;
-    const items = storage.items;
+    storage.begin();
     let error: unknown;
     let hasError = false;
-    // The spec's DisposeResources flags: a use(null) owes one await unless
-    // some other entry awaited.
-    let needsAwait = false;
+    // The spec's DisposeResources: a use(null) owes one await unless some
+    // other entry awaited.
     let hasAwaited = false;
-    let p = items.length;
-    while (p > 0) {
-      const top = items[--p];
+    for (;;) {
       let result: unknown;
       let failure: unknown;
       let failed = false;
-      let fallback = false;
       try {
-        if (typeof top === "function") {
-          storage.cursor = p;
-          result = top();
-        } else if (typeof top === "object") {
-          // The spec wraps a Symbol.dispose fallback in a function that
-          // ignores its result and returns a promise, which is awaited:
-          // one await, after which a throw surfaces as a rejection.
-          fallback = true;
-          storage.cursor = --p;
-          (items[p] as Callable).call(top);
-        } else {
-          switch (top) {
-            case DEFER1:
-            case DEFERN:
-            case ADOPT:
-            case FAIL0:
-            case FAIL1:
-            case FAILN:
-              storage.cursor = p -= 2;
-              result = invoke(items[p] as Callable, items[p + 1], top);
-              break;
-            case USE_ASYNC:
-              storage.cursor = p -= 2;
-              result = (items[p] as Callable).call(items[p + 1]);
-              break;
-            case USE_BOTH:
-              storage.cursor = p -= 3;
-              result = (items[p] as Callable).call(items[p + 1]);
-              break;
-            case USE: // a fallback, as above
-              fallback = true;
-              storage.cursor = p -= 2;
-              (items[p] as Callable).call(items[p + 1]);
-              break;
-            case NULL:
-              needsAwait = true;
-              continue;
-            case HOLE3:
-              p -= 2;
-              continue;
-            default: // HOLE1
-              continue;
-          }
-        }
+        result = storage.next(true);
       } catch (e) {
         failure = e;
         failed = true;
       }
-      // A cleanup that threw synchronously is not awaited; the fallback is.
-      if (!failed || fallback) {
+      const took = storage.took;
+      if (took === Took.END) break;
+      // A cleanup that threw synchronously is not awaited. The spec wraps a
+      // Symbol.dispose fallback in a function that ignores its result and
+      // returns a promise, which is awaited: one await, after which a
+      // throw surfaces as a rejection.
+      if (!failed || took === Took.FALLBACK) {
         hasAwaited = true;
         try {
-          await result;
+          await (took === Took.FALLBACK ? undefined : result);
         } catch (e) {
           failure = e;
           failed = true;
@@ -796,7 +678,7 @@ export class DeferStack {
         }
       }
     }
-    if (needsAwait && !hasAwaited) await undefined;
+    if (storage.sawNull && !hasAwaited) await undefined;
     storage.retire();
     if (hasError) throw error;
   }
@@ -889,13 +771,11 @@ export function defer(options?: DeferOptions): DeferStack {
  * await, naming the entry; remembered for the exit report.
  */
 function notAwaitedError(
-  items: unknown[],
-  bottom: number,
-  marker: unknown,
+  storage: Slots,
   what: string,
   started: unknown,
 ): TypeError {
-  const name = recordName(items, bottom, marker);
+  const name = storage.takenName();
   // The started work is the cause: awaiting it still gives its outcome,
   // which would otherwise be swallowed by the handler attached to it.
   const error = new TypeError(

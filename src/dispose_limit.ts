@@ -10,24 +10,7 @@
  * @module
  */
 
-import {
-  ADOPT,
-  type Callable,
-  DEFER1,
-  DEFERN,
-  FAIL0,
-  FAIL1,
-  FAILN,
-  HOLE3,
-  invoke,
-  NULL,
-  pendingNames,
-  recordName,
-  type Slots,
-  USE,
-  USE_ASYNC,
-  USE_BOTH,
-} from "./slots.ts";
+import { type Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
@@ -229,35 +212,30 @@ export async function unwindLimited(
   limits: Limits,
 ): Promise<void> {
   const { signal, timeout } = limits;
-  const items = storage.items;
-  storage.unwinding = true;
-  let p = items.length;
-  // The record being awaited, if any: where its bottom is and its marker.
-  let runningBottom = -1;
-  let runningMarker: unknown;
+  storage.begin();
+  // Whether the entry storage.next() took last is being awaited.
+  let running = false;
   let stopError: DisposeTimeoutError | null = null;
   let wake: (value: typeof STOP) => void = settled;
   const stop = new Promise<typeof STOP>((resolve) => (wake = resolve));
 
   const giveUp = (reason: "timeout" | "abort"): void => {
     if (stopError !== null) return;
-    const running = runningBottom < 0
-      ? []
-      : [recordName(items, runningBottom, runningMarker)];
-    const notStarted = pendingNames(storage, p);
+    const runningNames = running ? [storage.takenName()] : [];
+    const notStarted = storage.pendingNames();
     const cause = reason === "abort" ? signal?.reason : undefined;
     const why = reason === "timeout"
       ? `stopped waiting after ${timeout} ms`
       : `was aborted${cause instanceof Error ? ` (${cause.message})` : ""}`;
     stopError = new DisposeTimeoutError(
       `DeferStack.disposeAsync() ${why}: ${
-        running.length > 0
-          ? `${list(running)} was still running`
+        runningNames.length > 0
+          ? `${list(runningNames)} was still running`
           : "no cleanup was running"
       }; ${notStarted.length} never started${
         notStarted.length > 0 ? `: ${list(notStarted)}` : ""
       }`,
-      running,
+      runningNames,
       notStarted,
       reason,
       cause,
@@ -291,65 +269,36 @@ export async function unwindLimited(
     if (stopError === null && timeout !== Infinity) {
       timer = setTimer(() => giveUp("timeout"), timeout);
     }
-    let needsAwait = false;
     let hasAwaited = false;
-    while (p > 0 && stopError === null) {
-      const top = items[--p];
+    while (stopError === null) {
       let result: unknown;
+      let threw = false;
       try {
-        if (typeof top === "function") {
-          storage.cursor = p;
-          result = top();
-        } else if (typeof top === "object") {
-          storage.cursor = --p;
-          (items[p] as Callable).call(top); // a fallback: result ignored
-        } else {
-          switch (top) {
-            case DEFER1:
-            case DEFERN:
-            case ADOPT:
-            case FAIL0:
-            case FAIL1:
-            case FAILN:
-              storage.cursor = p -= 2;
-              result = invoke(items[p] as Callable, items[p + 1], top);
-              break;
-            case USE_ASYNC:
-            case USE_BOTH:
-              storage.cursor = p -= top === USE_BOTH ? 3 : 2;
-              result = (items[p] as Callable).call(items[p + 1]);
-              break;
-            case USE:
-              storage.cursor = p -= 2;
-              (items[p] as Callable).call(items[p + 1]);
-              break;
-            case NULL:
-              needsAwait = true;
-              continue;
-            case HOLE3:
-              p -= 2;
-              continue;
-            default: // HOLE1
-              continue;
-          }
-        }
+        result = storage.next(true);
       } catch (e) {
         fail(e);
-        continue;
+        threw = true;
       }
+      const took = storage.took;
+      if (took === Took.END) break;
+      // As in the plain loop: a sync throw is not awaited, except from a
+      // Symbol.dispose fallback, whose result is ignored.
+      if (threw && took !== Took.FALLBACK) continue;
       hasAwaited = true;
-      runningBottom = p;
-      runningMarker = top;
+      running = true;
       // Both handlers are attached now: a rejection after we stopped
       // waiting is observed, never unhandled.
       const outcome = await Promise.race([
-        Promise.resolve(result).then(settled, failed),
+        Promise.resolve(took === Took.FALLBACK ? undefined : result).then(
+          settled,
+          failed,
+        ),
         stop,
       ]);
-      runningBottom = -1;
+      running = false;
       if (outcome !== undefined && outcome !== STOP) fail(outcome.error);
     }
-    if (needsAwait && !hasAwaited && stopError === null) await undefined;
+    if (storage.sawNull && !hasAwaited && stopError === null) await undefined;
   } finally {
     if (timer !== undefined) clearTimer(timer);
     if (signal !== undefined) signal.removeEventListener("abort", onAbort);

@@ -47,121 +47,62 @@
  * check can watch them without reaching the entries (which may reach the
  * stack, and would then keep it alive).
  *
+ * This module is the only one that knows the layout: `DeferStack` registers
+ * through the `add*` methods, and every dispose loop (sync, async, with a
+ * deadline) takes records one at a time through {@linkcode Slots.next}.
+ *
  * @module
  */
 
-/** `fn, arg, DEFER1`: `fn(arg)`. */
-export const DEFER1 = 1;
-/** `fn, args, DEFERN`: `fn(...args)`. */
-export const DEFERN = 2;
-/** `fn, value, ADOPT`: `fn(value)`. */
-export const ADOPT = 3;
-/** `method, value, USE`: `method.call(value)`. */
-export const USE = 4;
-/** `asyncMethod, value, USE_ASYNC`: only disposable asynchronously. */
-export const USE_ASYNC = 5;
-/** `asyncMethod, value, syncMethod, USE_BOTH`. */
-export const USE_BOTH = 6;
-/** `use(null)`: nothing to call, one await owed in `disposeAsync()`. */
-export const NULL = 7;
-/** A released one-slot `defer(fn)` entry. */
-export const HOLE1 = 8;
-/** A released three-slot entry. */
-export const HOLE3 = 9;
-/** `fn, undefined, FAIL0`: `onFailure(fn)`. */
-export const FAIL0 = 10;
-/** `fn, arg, FAIL1`: `onFailure(fn, arg)`. */
-export const FAIL1 = 11;
-/** `fn, args, FAILN`: `onFailure(fn, ...args)`. */
-export const FAILN = 12;
+const DEFER1 = 1; // fn, arg, DEFER1: fn(arg)
+const DEFERN = 2; // fn, args, DEFERN: fn(...args)
+const ADOPT = 3; // fn, value, ADOPT: fn(value)
+const USE = 4; // method, value, USE: method.call(value), a function value
+const USE_ASYNC = 5; // asyncMethod, value, USE_ASYNC
+const USE_BOTH = 6; // asyncMethod, value, syncMethod, USE_BOTH
+const NULL = 7; // use(null): nothing to call, one await owed in disposeAsync()
+const HOLE1 = 8; // a released one-slot entry
+const HOLE3 = 9; // a released three-slot entry
+const FAIL0 = 10; // fn, undefined, FAIL0: onFailure(fn)
+const FAIL1 = 11; // fn, arg, FAIL1
+const FAILN = 12; // fn, args, FAILN
 
-/** Whether a top slot marks a failure-only record. */
-export function isFailure(marker: unknown): boolean {
+function isFailure(marker: unknown): boolean {
   return marker === FAIL0 || marker === FAIL1 || marker === FAILN;
-}
-
-/**
- * The name a report gives the entry whose record has its bottom slot at
- * `bottom` and its top slot holding `marker`: the cleanup function's name
- * for `defer()`, `adopt()` and `onFailure()`, the value's constructor name
- * for `use()` (its own name if the value is a function), `"anonymous"` when
- * there is none. Only reports call this, never the dispose loops.
- */
-export function recordName(
-  items: readonly unknown[],
-  bottom: number,
-  marker: unknown,
-): string {
-  if (typeof marker === "function") return functionName(marker);
-  if (typeof marker === "object") return valueName(marker);
-  if (marker === USE || marker === USE_ASYNC || marker === USE_BOTH) {
-    return valueName(items[bottom + 1]);
-  }
-  return functionName(items[bottom]);
-}
-
-/**
- * The errors `dispose()` throws for entries it started but cannot await,
- * with each entry's name: what the exit machinery reports as "not awaited"
- * when `process.exit()` leaves only synchronous cleanups a chance.
- */
-export const notAwaited: WeakMap<object, string> = new WeakMap();
-
-/** How many slots the record with top slot `marker` takes. */
-export function recordWidth(marker: unknown): number {
-  if (typeof marker === "function") return 1;
-  if (typeof marker === "object") return 2;
-  if (marker === NULL || marker === HOLE1) return 1;
-  if (marker === USE_BOTH) return 4;
-  return 3;
-}
-
-/**
- * The names of the entries still pending below slot `end` (exclusive), in
- * the order they would run: newest first. Holes (committed failure-only
- * records among them) and `use(null)` are not entries and are left out.
- */
-export function pendingNames(slots: Slots, end: number): string[] {
-  const items = slots.items;
-  const names: string[] = [];
-  let p = end;
-  while (p > 0) {
-    const marker = items[p - 1];
-    const bottom = p - recordWidth(marker);
-    p = bottom;
-    if (marker === NULL || marker === HOLE1 || marker === HOLE3) continue;
-    names.push(recordName(items, bottom, marker));
-  }
-  return names;
-}
-
-function functionName(fn: unknown): string {
-  const name = typeof fn === "function" ? fn.name : "";
-  return typeof name === "string" && name !== "" ? name : "anonymous";
-}
-
-function valueName(value: unknown): string {
-  if (typeof value === "function") return functionName(value);
-  try {
-    const proto = Object.getPrototypeOf(value);
-    return functionName(proto === null ? undefined : proto.constructor);
-  } catch {
-    return "anonymous"; // a proxy whose trap throws
-  }
 }
 
 /** A callable as stored: called with whatever arguments the record holds. */
 export type Callable = (...args: unknown[]) => unknown;
 
-/**
- * Calls the cleanup of a `DEFER1`, `DEFERN`, `ADOPT` or `FAIL*` record the
- * way its marker says, `this` undefined: `fn(arg)`, `fn(...arg)` or `fn()`.
- */
-export function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
+/** `fn(arg)`, `fn(...arg)` or `fn()` as `marker` says, `this` undefined. */
+function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
   if (marker === DEFERN || marker === FAILN) return fn(...(arg as unknown[]));
   if (marker === FAIL0) return fn();
   return fn(arg);
 }
+
+/**
+ * What {@linkcode Slots.next} took, in {@linkcode Slots.took}: how the loop
+ * treats the result, and where the entry's name is.
+ */
+export const Took = {
+  /** A cleanup function was called (`defer`, `adopt`, `onFailure`). */
+  FUNCTION: 0,
+  /** A `use()`d value's method was called; its result counts. */
+  METHOD: 1,
+  /**
+   * `disposeAsync()` called a value's `Symbol.dispose` as the fallback:
+   * the result is ignored, and one await follows even if it threw.
+   */
+  FALLBACK: 2,
+  /**
+   * `dispose()` started the disposal of a value with only
+   * `Symbol.asyncDispose`: it cannot be awaited there.
+   */
+  ASYNC_ONLY: 3,
+  /** Nothing was left to take. */
+  END: 4,
+} as const;
 
 /** A stack's pending counts: what `size` and the leak check read. */
 export class Tally {
@@ -170,6 +111,13 @@ export class Tally {
   /** Pending failure-only entries (included in `live`). */
   failures = 0;
 }
+
+/**
+ * The errors `dispose()` throws for entries it started but cannot await,
+ * with each entry's name: what the exit machinery reports as "not awaited"
+ * when `process.exit()` leaves only synchronous cleanups a chance.
+ */
+export const notAwaited: WeakMap<object, string> = new WeakMap();
 
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots {
@@ -190,21 +138,77 @@ export class Slots {
   retired = false;
   /** True while a dispose loop walks `items`; slots must not move then. */
   unwinding = false;
-  /** While unwinding: records at or above this index have run or are running. */
+  /**
+   * While unwinding: the bottom slot of the record taken last; records at
+   * or above it have run or are running.
+   */
   cursor = 0;
+  /** While unwinding: what {@linkcode Slots.next} took last (see `Took`). */
+  took: number = Took.END;
+  /** While unwinding: whether a `use(null)` was passed on the way down. */
+  sawNull = false;
 
-  /** Whether the `defer()` record with top slot `top` is still pending. */
-  isPending(top: number): boolean {
-    return !this.retired && (!this.unwinding || top < this.cursor);
+  /** `defer(fn)`: the common entry, one slot. Returns its top slot. */
+  addDefer(fn: Callable): number {
+    this.tally.live++;
+    return this.items.push(fn) - 1;
   }
 
-  /** Records a failure-only record just pushed, with its top slot last. */
-  addFailure(): void {
-    const top = this.items.length - 1;
+  /** `defer(fn, arg)`, or `defer(fn, ...args)` with `spread`. */
+  addDeferWith(fn: Callable, arg: unknown, spread: boolean): number {
+    this.tally.live++;
+    return this.items.push(fn, arg, spread ? DEFERN : DEFER1) - 1;
+  }
+
+  /** `adopt(value, fn)`. */
+  addAdopt(value: unknown, fn: Callable): void {
+    this.tally.live++;
+    this.items.push(fn, value, ADOPT);
+  }
+
+  /**
+   * `use(value)` with the methods read from it (at least one defined). An
+   * object on top marks the two-slot record: the common `Symbol.dispose`
+   * object needs no marker.
+   */
+  addUse(
+    value: object,
+    syncMethod: Callable | undefined,
+    asyncMethod: Callable | undefined,
+  ): void {
+    this.tally.live++;
+    if (asyncMethod === undefined) {
+      if (typeof value === "object") this.items.push(syncMethod, value);
+      else this.items.push(syncMethod, value, USE);
+    } else if (syncMethod === undefined) {
+      this.items.push(asyncMethod, value, USE_ASYNC);
+    } else {
+      this.items.push(asyncMethod, value, syncMethod, USE_BOTH);
+    }
+  }
+
+  /** `use(null)` / `use(undefined)`: not an entry, but owed an await. */
+  addNull(): void {
+    this.items.push(NULL);
+  }
+
+  /**
+   * `onFailure(fn, ...)` with `count` bound arguments: `arg` is the one
+   * argument, or the array of them when there are several.
+   */
+  addFailure(fn: Callable, arg: unknown, count: number): number {
+    const marker = count === 0 ? FAIL0 : count === 1 ? FAIL1 : FAILN;
+    const top = this.items.push(fn, arg, marker) - 1;
     if (this.failureTops === null) this.failureTops = [top];
     else this.failureTops.push(top);
     this.tally.live++;
     this.tally.failures++;
+    return top;
+  }
+
+  /** Whether the record with top slot `top` is still pending. */
+  isPending(top: number): boolean {
+    return !this.retired && (!this.unwinding || top < this.cursor);
   }
 
   /** Takes the pending record with top slot `top` out. */
@@ -293,13 +297,145 @@ export class Slots {
     return released;
   }
 
+  /** Starts unwinding: {@linkcode Slots.next} takes records from the top. */
+  begin(): void {
+    this.unwinding = true;
+    this.cursor = this.items.length;
+  }
+
+  /**
+   * Takes the next pending record below `cursor`, newest first, and calls
+   * it the way the sync (`async` false) or async dispose path does: the
+   * one place that decodes records for running them. Holes are skipped; a
+   * `use(null)` sets `sawNull`. Sets `cursor` to the record's bottom and
+   * `took` to what it was *before* calling, so a loop whose call threw
+   * still knows. Returns what the call returned (ignore it for
+   * `Took.FALLBACK`), or `undefined` with `took` at `Took.END`.
+   */
+  next(async: boolean): unknown {
+    // Kept small so engines inline it into the dispose loops: the common
+    // records here, the rest in nextMarked().
+    const items = this.items;
+    let p = this.cursor;
+    while (p > 0) {
+      const top = items[--p];
+      if (typeof top === "function") {
+        this.cursor = p;
+        this.took = Took.FUNCTION;
+        return top();
+      }
+      if (typeof top === "object") {
+        this.cursor = --p;
+        this.took = async ? Took.FALLBACK : Took.METHOD;
+        return (items[p] as Callable).call(top);
+      }
+      if (top === HOLE3) p -= 2;
+      else if (top === NULL) this.sawNull = true;
+      else if (top !== HOLE1) return this.nextMarked(p, async);
+    }
+    this.cursor = 0;
+    this.took = Took.END;
+    return undefined;
+  }
+
+  /** {@linkcode Slots.next} for an entry whose top slot at `p` is a marker. */
+  nextMarked(p: number, async: boolean): unknown {
+    const items = this.items;
+    const top = items[p];
+    switch (top) {
+      case DEFER1:
+      case DEFERN:
+      case ADOPT:
+      case FAIL0:
+      case FAIL1:
+      case FAILN:
+        this.cursor = p -= 2;
+        this.took = Took.FUNCTION;
+        return invoke(items[p] as Callable, items[p + 1], top);
+      case USE:
+        this.cursor = p -= 2;
+        this.took = async ? Took.FALLBACK : Took.METHOD;
+        return (items[p] as Callable).call(items[p + 1]);
+      case USE_ASYNC:
+        this.cursor = p -= 2;
+        this.took = async ? Took.METHOD : Took.ASYNC_ONLY;
+        return (items[p] as Callable).call(items[p + 1]);
+      case USE_BOTH:
+        this.cursor = p -= 3;
+        this.took = Took.METHOD;
+        return (items[async ? p : p + 2] as Callable).call(items[p + 1]);
+      default:
+        throw new TypeError(`DeferStack: corrupt record ${String(top)}`);
+    }
+  }
+
+  /**
+   * The name of the entry {@linkcode Slots.next} took last: the cleanup
+   * function's name, or for a `use()`d value its class's (its own name for
+   * a function value); `"anonymous"` when there is none. For reports only.
+   */
+  takenName(): string {
+    const bottom = this.cursor;
+    return this.took === Took.FUNCTION
+      ? functionName(this.items[bottom])
+      : valueName(this.items[bottom + 1]);
+  }
+
+  /**
+   * The names of the entries still pending below `cursor`, in the order
+   * they would run: newest first. For reports only.
+   */
+  pendingNames(): string[] {
+    const items = this.items;
+    const names: string[] = [];
+    let p = this.cursor;
+    while (p > 0) {
+      const top = items[--p];
+      if (typeof top === "function") names.push(functionName(top));
+      else if (typeof top === "object") names.push(valueName(items[--p + 1]));
+      else if (top === USE || top === USE_ASYNC) {
+        names.push(valueName(items[p - 1]));
+        p -= 2;
+      } else if (top === USE_BOTH) {
+        names.push(valueName(items[p - 2]));
+        p -= 3;
+      } else if (top === NULL || top === HOLE1) continue;
+      else {
+        if (top !== HOLE3) names.push(functionName(items[p - 2]));
+        p -= 2;
+      }
+    }
+    return names;
+  }
+
   /** Drops every entry for good: after disposal, or for `release()`. */
   retire(): void {
-    this.items = [];
+    this.items = RETIRED;
     this.failureTops = null;
     this.tally.live = 0;
     this.tally.failures = 0;
     this.unwinding = false;
     this.retired = true;
+  }
+}
+
+/**
+ * The items of every retired `Slots`: nothing is ever added to one (its
+ * stack has a fresh `Slots` or is disposed), so they can share one.
+ */
+const RETIRED: unknown[] = [];
+
+function functionName(fn: unknown): string {
+  const name = typeof fn === "function" ? fn.name : "";
+  return typeof name === "string" && name !== "" ? name : "anonymous";
+}
+
+function valueName(value: unknown): string {
+  if (typeof value === "function") return functionName(value);
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return functionName(proto === null ? undefined : proto.constructor);
+  } catch {
+    return "anonymous"; // a proxy whose trap throws
   }
 }
