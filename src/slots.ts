@@ -43,9 +43,9 @@
  * failure-only handle carries the generation it was registered in, and is
  * done once that is not the current one (its slot may be reused by then).
  *
- * The pending counts live in a {@linkcode Tally} of their own, so the leak
- * check can watch them without reaching the entries (which may reach the
- * stack, and would then keep it alive).
+ * A leak-checked stack keeps its pending counts in a tally of their own,
+ * so the leak check can watch them without reaching the entries (which may
+ * reach the stack, and would then keep it alive).
  *
  * This module is the only one that knows the layout: `DeferStack` registers
  * through the `add*` methods, and every dispose loop (sync, async, with a
@@ -105,10 +105,19 @@ export const Took = {
 } as const;
 
 /** A stack's pending counts: what `size` and the leak check read. */
-export class Tally {
+export interface Tally {
   /** Pending entries, `use(null)` placeholders not counted. */
-  live = 0;
+  live: number;
   /** Pending failure-only entries (included in `live`). */
+  failures: number;
+}
+
+/**
+ * The counts of a leak-checked stack, kept apart from its entries: the
+ * leak check holds them, and must hold nothing that reaches the stack.
+ */
+export class SeparateTally implements Tally {
+  live = 0;
   failures = 0;
 }
 
@@ -120,11 +129,17 @@ export class Tally {
 export const notAwaited: WeakMap<object, string> = new WeakMap();
 
 /** The entries of one stack; handed over whole by `move()`. */
-export class Slots {
+export class Slots implements Tally {
   /** The records, bottom of the stack first. */
   items: unknown[] = [];
-  /** The counts, kept apart from the entries for the leak check. */
-  tally: Tally = new Tally();
+  live = 0;
+  failures = 0;
+  /**
+   * Where the counts are kept: here, or for a leak-checked stack in a
+   * {@linkcode SeparateTally} (see {@linkcode Slots.separateTally}). Saves
+   * a small stack an allocation.
+   */
+  tally: Tally = this;
   /**
    * The top slots of the failure-only records not yet committed, ascending
    * (released ones are holes by now); `null` until the first one. Indices
@@ -147,6 +162,15 @@ export class Slots {
   took: number = Took.END;
   /** While unwinding: whether a `use(null)` was passed on the way down. */
   sawNull = false;
+
+  /** Moves the counts out, for the leak check; returns where they are. */
+  separateTally(): Tally {
+    const tally = new SeparateTally();
+    tally.live = this.tally.live;
+    tally.failures = this.tally.failures;
+    this.tally = tally;
+    return tally;
+  }
 
   /** `defer(fn)`: the common entry, one slot. Returns its top slot. */
   addDefer(fn: Callable): number {

@@ -10,13 +10,16 @@ import { defer } from "../../mod.ts";
 export interface SyncStack {
   defer(fn: () => void): unknown;
   use(value: Disposable): unknown;
+  adopt<T>(value: T, onDispose: (value: T) => void): unknown;
   dispose(): void;
   move(): SyncStack;
 }
 
 /** The part of an asynchronous stack the scenarios use. */
 export interface AsyncStack {
+  defer(fn: () => void): unknown;
   use(value: AsyncDisposable): unknown;
+  adopt<T>(value: T, onDispose: (value: T) => void): unknown;
   disposeAsync(): Promise<void>;
 }
 

@@ -9,7 +9,11 @@
  */
 
 import { defer } from "../../mod.ts";
-import type { Implementation } from "./implementations.ts";
+import type {
+  AsyncStack,
+  Implementation,
+  SyncStack,
+} from "./implementations.ts";
 
 /** One benchmark: a group, the implementation, and the function to time. */
 export interface Case {
@@ -190,6 +194,226 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
           baseline: false,
         },
       );
+    }
+  }
+
+  // Small stacks, the most common use: 1, 3 or 10 entries of mixed kinds
+  // (defer, use, adopt in turn), created and disposed 10^5 times per call.
+  // The floor is the same work written by hand: nested try/finally (sync),
+  // awaited calls (async). For defer() also with the leak check on, and
+  // exit-bound (another exit-bound stack open for good, so only the
+  // registry is touched).
+  const STACKS = 100_000;
+  // Cleanups with an effect the compiler must keep: with empty ones, V8
+  // removes the hand-written floor altogether (0.3 ns for three).
+  const tally = { ticks: 0 };
+  sink[1] = tally;
+  const tick = (): void => {
+    tally.ticks++;
+  };
+  const arg = (x: number): void => {
+    tally.ticks += x;
+  };
+  const res: Disposable = { [Symbol.dispose]: tick };
+  const asyncRes = {
+    [Symbol.asyncDispose]: tick,
+  } as unknown as AsyncDisposable;
+  type Small = Pick<SyncStack, "defer" | "use" | "adopt">;
+  const fill: Record<number, (s: Small) => void> = {
+    1: (s) => void s.defer(tick),
+    3: (s) => {
+      s.defer(tick);
+      s.use(res);
+      s.adopt(1, arg);
+    },
+    10: (s) => {
+      s.defer(tick);
+      s.use(res);
+      s.adopt(1, arg);
+      s.defer(tick);
+      s.use(res);
+      s.adopt(2, arg);
+      s.defer(tick);
+      s.use(res);
+      s.adopt(3, arg);
+      s.defer(tick);
+    },
+  };
+  const fillAsync: Record<number, (s: AsyncStack) => void> = {
+    1: (s) => void s.defer(tick),
+    3: (s) => {
+      s.defer(tick);
+      s.use(asyncRes);
+      s.adopt(1, arg);
+    },
+    10: (s) => {
+      s.defer(tick);
+      s.use(asyncRes);
+      s.adopt(1, arg);
+      s.defer(tick);
+      s.use(asyncRes);
+      s.adopt(2, arg);
+      s.defer(tick);
+      s.use(asyncRes);
+      s.adopt(3, arg);
+      s.defer(tick);
+    },
+  };
+  const floorSync: Record<number, () => void> = {
+    1: () => {
+      try {
+        /* the body */
+      } finally {
+        tick();
+      }
+    },
+    3: () => {
+      try {
+        try {
+          try {
+            /* the body */
+          } finally {
+            arg(1);
+          }
+        } finally {
+          res[Symbol.dispose]();
+        }
+      } finally {
+        tick();
+      }
+    },
+    10: () => {
+      try {
+        try {
+          try {
+            try {
+              try {
+                try {
+                  try {
+                    try {
+                      try {
+                        try {
+                          /* the body */
+                        } finally {
+                          tick();
+                        }
+                      } finally {
+                        arg(3);
+                      }
+                    } finally {
+                      res[Symbol.dispose]();
+                    }
+                  } finally {
+                    tick();
+                  }
+                } finally {
+                  arg(2);
+                }
+              } finally {
+                res[Symbol.dispose]();
+              }
+            } finally {
+              tick();
+            }
+          } finally {
+            arg(1);
+          }
+        } finally {
+          res[Symbol.dispose]();
+        }
+      } finally {
+        tick();
+      }
+    },
+  };
+  const floorAsync: Record<number, () => Promise<void>> = {
+    1: async () => {
+      await tick();
+    },
+    3: async () => {
+      await arg(1);
+      await asyncRes[Symbol.asyncDispose]();
+      await tick();
+    },
+    10: async () => {
+      await tick();
+      await arg(3);
+      await asyncRes[Symbol.asyncDispose]();
+      await tick();
+      await arg(2);
+      await asyncRes[Symbol.asyncDispose]();
+      await tick();
+      await arg(1);
+      await asyncRes[Symbol.asyncDispose]();
+      await tick();
+    },
+  };
+  for (const k of [1, 3, 10]) {
+    const sync = { group: `small sync n=${k}`, scenario: "small sync", n: k };
+    const async = {
+      group: `small async n=${k}`,
+      scenario: "small async",
+      n: k,
+    };
+    if (impl === "floor") {
+      const once = floorSync[k];
+      const onceAsync = floorAsync[k];
+      add("small sync", k, () => () => {
+        for (let i = 0; i < STACKS; i++) once();
+      });
+      add("small async", k, () => async () => {
+        for (let i = 0; i < STACKS; i++) await onceAsync();
+      });
+      continue;
+    }
+    const f = fill[k];
+    const fa = fillAsync[k];
+    const syncRun = (make: () => SyncStack) => (): void => {
+      for (let i = 0; i < STACKS; i++) {
+        const s = make();
+        f(s);
+        s.dispose();
+      }
+    };
+    const asyncRun = (make: () => AsyncStack) => async (): Promise<void> => {
+      for (let i = 0; i < STACKS; i++) {
+        const s = make();
+        fa(s);
+        await s.disposeAsync();
+      }
+    };
+    add("small sync", k, () => syncRun(impl.makeSync));
+    add("small async", k, () => asyncRun(impl.makeAsync));
+    if (impl.name === "defer()") {
+      const leakChecked = () => defer({ leakCheck: noop });
+      const exitBound = () => defer({ exit: true });
+      const openForGood = (): void => {
+        defer({ exit: true }).defer(tick); // open until the process ends
+      };
+      for (
+        const [variant, make] of [
+          ["defer({ leakCheck })", leakChecked],
+          ["defer({ exit })", exitBound],
+        ] as const
+      ) {
+        const setUp = (): void => {
+          if (make === exitBound) openForGood();
+        };
+        out.push(
+          {
+            ...sync,
+            impl: variant,
+            make: () => (setUp(), syncRun(make)),
+            baseline: false,
+          },
+          {
+            ...async,
+            impl: variant,
+            make: () => (setUp(), asyncRun(make)),
+            baseline: false,
+          },
+        );
+      }
     }
   }
 
