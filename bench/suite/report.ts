@@ -135,6 +135,55 @@ target("Bytes per `defer()` entry, handle kept, ≤ 1.5 × native's", (r) => {
     ok: ours <= 1.5 * native,
   };
 });
+// Issue #11: small stacks, the common use, and no scenario behind native.
+const smallGroups = [1, 3, 10].flatMap((k) => [
+  `small sync n=${k}`,
+  `small async n=${k}`,
+]);
+/** The smallest (or largest) of `x` over `list`, ignoring missing ones. */
+const extreme = (xs: (number | undefined)[], pick: "min" | "max") => {
+  const known = xs.filter((x): x is number => x !== undefined);
+  return known.length === 0 ? undefined : Math[pick](...known);
+};
+target(
+  "Small stacks (1, 3, 10 entries; sync and async): native ÷ defer() ≥ 2.5 (Bun ≥ 1.5), the worst of six",
+  (r) => {
+    const x = extreme(
+      smallGroups.map((g) => ratio(r, g, "native", "defer()")),
+      "min",
+    );
+    return {
+      value: `${fmt(x)}×`,
+      ok: x === undefined ? undefined : x >= (r === "bun" ? 1.5 : 2.5),
+    };
+  },
+);
+target(
+  "Small sync stacks: defer() ÷ hand-written try/finally ≤ 4, the worst of three",
+  (r) => {
+    const x = extreme(
+      [1, 3, 10].map((k) => ratio(r, `small sync n=${k}`, "defer()", "floor")),
+      "max",
+    );
+    return { value: `${fmt(x, 1)}×`, ok: x === undefined ? undefined : x <= 4 };
+  },
+);
+target(
+  "Every scenario, every size: native ÷ defer() ≥ 1, the worst of all",
+  (r) => {
+    const names = [...new Set(driver[r].results.map((x) => x.group))];
+    const ratios = names.map((g) => ({
+      g,
+      x: ratio(r, g, "native", "defer()"),
+    }))
+      .filter((e): e is { g: string; x: number } => e.x !== undefined);
+    const worst = ratios.sort((a, b) => a.x - b.x)[0];
+    return worst === undefined ? { value: "–", ok: undefined } : {
+      value: `${fmt(worst.x)}× (${worst.g})`,
+      ok: worst.x >= 1,
+    };
+  },
+);
 target(
   "`move()` of 10^6 entries ÷ `move()` of 10 (constant time: ≈ 1)",
   (r) => {
@@ -163,6 +212,7 @@ const impls = [
   "disposablestack",
   "floor",
   "defer({ exit })",
+  "defer({ leakCheck })",
 ];
 const detailRows = RUNTIMES.flatMap((r) =>
   groups.map((g) =>
@@ -326,7 +376,7 @@ ${ratioRows.join("\n")}
 **Every median:**
 
 | runtime | scenario | ${impls.join(" | ")} |
-| --- | --- | --- | --- | --- | --- | --- |
+|${" --- |".repeat(impls.length + 2)}
 ${detailRows.join("\n")}
 
 \`deno bench\` (its own sampling, averages) on the same machine:
