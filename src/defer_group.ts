@@ -385,6 +385,8 @@ class Run {
   ended = false;
   /** Set by a deadline: start nothing more. */
   stopped = false;
+  /** While {@linkcode Run.pump} is starting members. */
+  pumping = false;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -402,6 +404,11 @@ class Run {
 
   /** Starts members, newest first, while fewer than `limit` run. */
   pump(): void {
+    // A member settling while another one's synchronous part runs (Deno
+    // can run microtasks inside a timer or console call) must not start
+    // members from inside Slots.next(): the loop below sees it instead.
+    if (this.pumping) return;
+    this.pumping = true;
     const storage = this.storage;
     while (this.active < this.limit && !this.ended && !this.stopped) {
       let result: unknown;
@@ -427,6 +434,7 @@ class Run {
         if (then !== undefined) this.await(at, result, then, took);
       }
     }
+    this.pumping = false;
     if (this.active === 0 && (this.ended || this.stopped)) this.done();
   }
 
