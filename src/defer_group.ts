@@ -444,17 +444,22 @@ class Run {
     this.kinds.push(took);
     this.open.push(true);
     this.active++;
-    // `then` was read once, as `await` reads it; the promise adopts what
-    // it settles with, and its callbacks always come in a later turn.
-    new Promise<void>((resolve, reject) => {
-      then.call(result, resolve, reject);
-    }).then(
-      () => this.settle(k),
-      (e) => {
-        this.fail(at, e);
-        this.settle(k);
-      },
-    );
+    const ok = (): void => this.settle(k);
+    const failed = (e: unknown): void => {
+      this.fail(at, e);
+      this.settle(k);
+    };
+    // A native promise with its own `then` (the common case) is watched
+    // directly; anything else through the `then` read once, as `await`
+    // reads it, in a promise that adopts what it settles with. Either way
+    // the callbacks come in a later turn.
+    if (then === promiseThen && result instanceof Promise) {
+      then.call(result, ok, failed);
+    } else {
+      new Promise<void>((resolve, reject) => {
+        then.call(result, resolve, reject);
+      }).then(ok, failed);
+    }
   }
 
   settle(k: number): void {
@@ -509,6 +514,8 @@ class Run {
 }
 
 function ignore(): void {}
+
+const promiseThen = Promise.prototype.then as Callable;
 
 /** Groups not yet disposed, by the entries (`Slots`) they are one of. */
 let registry: WeakMap<Slots, Set<Group>> | null = null;
