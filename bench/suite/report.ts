@@ -163,6 +163,7 @@ const impls = [
   "disposablestack",
   "floor",
   "defer({ exit })",
+  "d.group()",
 ];
 const detailRows = RUNTIMES.flatMap((r) =>
   groups.map((g) =>
@@ -326,7 +327,7 @@ ${ratioRows.join("\n")}
 **Every median:**
 
 | runtime | scenario | ${impls.join(" | ")} |
-| --- | --- | --- | --- | --- | --- | --- |
+| --- | --- | ${impls.map(() => "---").join(" | ")} |
 ${detailRows.join("\n")}
 
 \`deno bench\` (its own sampling, averages) on the same machine:
