@@ -45,6 +45,7 @@ export {
   setLeakCheck,
 } from "./src/leak_check.ts";
 export type { DeferHandle } from "./src/defer_handle.ts";
+export type { DeferGroup, DeferGroupOptions } from "./src/defer_group.ts";
 export {
   SuppressedError,
   type SuppressedErrorConstructorLike,

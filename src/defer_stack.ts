@@ -26,6 +26,13 @@ import {
   unwindLimited,
 } from "./dispose_limit.ts";
 import { bindExit, moveExit, unbindExit } from "./exit.ts";
+import {
+  commitGroups,
+  type DeferGroup,
+  type DeferGroupOptions,
+  dropGroups,
+  openGroup,
+} from "./defer_group.ts";
 
 /**
  * Options for {@linkcode defer} and the {@linkcode DeferStack} constructor.
@@ -399,7 +406,9 @@ export class DeferStack {
   commit(): number {
     const storage = this.#storage;
     if (storage === null) throw disposedError("commit");
-    return storage.commit();
+    // The failure-only members of groups registered here belong to this
+    // scope too.
+    return storage.commit() + commitGroups(storage);
   }
 
   /**
@@ -441,6 +450,7 @@ export class DeferStack {
     if (storage === null) throw disposedError("release");
     const dropped = storage.tally.live;
     storage.retire();
+    dropGroups(storage); // their members go with them
     const fresh = new Slots();
     this.#storage = fresh;
     const extras = this.#extras;
@@ -448,6 +458,49 @@ export class DeferStack {
       extras.watch.tally = fresh.separateTally();
     }
     return dropped;
+  }
+
+  /**
+   * Adds a concurrent disposal group as the newest entry and returns it.
+   * Its members are registered as on a stack (`use`, `adopt`, `defer`,
+   * `onFailure`); when `disposeAsync()` reaches the group, they are all
+   * started, newest first, and awaited together (at most `limit` at once);
+   * under `dispose()` they run one after another. Errors chain in the
+   * order this stack would give the same entries, whichever settles first.
+   * See {@linkcode DeferGroup}.
+   *
+   * This is an extension; the standard stacks have no such method.
+   *
+   * @param options See {@linkcode DeferGroupOptions}: the `limit`.
+   * @returns The group, an entry of this stack.
+   * @throws {ReferenceError} If the stack is already disposed.
+   * @throws {TypeError} If `options` is not an object or `limit` not a number.
+   * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
+   *
+   * @example Close a pool's connections at once, then the pool
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * const d = defer();
+   * d.defer(() => log.push("pool closed"));
+   * const connections = d.group({ limit: 8 });
+   * for (let i = 0; i < 20; i++) {
+   *   connections.defer(async (id: number) => {
+   *     await new Promise((r) => setTimeout(r, 5));
+   *     log.push(`connection ${id} closed`);
+   *   }, i);
+   * }
+   * await d.disposeAsync();
+   * assert.equal(log.length, 21);
+   * assert.equal(log.at(-1), "pool closed");
+   * ```
+   */
+  group(options?: DeferGroupOptions): DeferGroup {
+    const storage = this.#storage;
+    if (storage === null) throw disposedError("group");
+    return openGroup(storage, options);
   }
 
   /**

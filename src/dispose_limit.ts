@@ -14,6 +14,7 @@ import { type Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
+import { dropGroups, stopGroup } from "./defer_group.ts";
 
 /**
  * The optional argument of {@linkcode DeferStack.disposeAsync}: when to
@@ -77,12 +78,18 @@ export interface DisposeAsyncOptions {
  */
 export class DisposeTimeoutError extends Error {
   /**
-   * The names of the cleanups still running when disposal stopped waiting
-   * (at most one for a stack, whose entries run one at a time; empty if it
-   * stopped between entries).
+   * The names of the cleanups still running when disposal stopped waiting:
+   * at most one for a stack, whose entries run one at a time, but every
+   * member still running when it was awaiting a group (`d.group()`),
+   * nested groups included; empty if it stopped between entries.
    */
   readonly running: readonly string[];
-  /** The names of the entries that never started, in the order they would have run. */
+  /**
+   * The names of the entries that never started, in the order they would
+   * have run: a group's members not yet started (with a `limit`) first,
+   * then the stack's entries not reached (a group not reached counts as
+   * one, `"DeferGroup"`).
+   */
   readonly notStarted: readonly string[];
   /** `"timeout"` when the deadline passed, `"abort"` when the signal aborted. */
   readonly reason: "timeout" | "abort";
@@ -221,8 +228,16 @@ export async function unwindLimited(
 
   const giveUp = (reason: "timeout" | "abort"): void => {
     if (stopError !== null) return;
-    const runningNames = running ? [storage.takenName()] : [];
+    // Awaiting a group: its members still running are named, and those it
+    // will now never start come first among the entries never started.
+    const group = running ? stopGroup(storage.takenValue()) : null;
+    const runningNames = group !== null
+      ? group.running
+      : running
+      ? [storage.takenName()]
+      : [];
     const notStarted = storage.pendingNames();
+    if (group !== null) notStarted.unshift(...group.notStarted);
     const cause = reason === "abort" ? signal?.reason : undefined;
     const why = reason === "timeout"
       ? `stopped waiting after ${timeout} ms`
@@ -230,7 +245,9 @@ export async function unwindLimited(
     stopError = new DisposeTimeoutError(
       `DeferStack.disposeAsync() ${why}: ${
         runningNames.length > 0
-          ? `${list(runningNames)} was still running`
+          ? `${list(runningNames)} ${
+            runningNames.length > 1 ? "were" : "was"
+          } still running`
           : "no cleanup was running"
       }; ${notStarted.length} never started${
         notStarted.length > 0 ? `: ${list(notStarted)}` : ""
@@ -303,6 +320,8 @@ export async function unwindLimited(
     if (timer !== undefined) clearTimer(timer);
     if (signal !== undefined) signal.removeEventListener("abort", onAbort);
     storage.retire();
+    // Groups it never reached: their members never run either.
+    dropGroups(storage);
   }
   if (stopError !== null) fail(stopError);
   if (hasError) throw error;

@@ -406,6 +406,35 @@ export class Slots implements Tally {
   }
 
   /**
+   * The `use()`d value of the entry {@linkcode Slots.next} took last, or
+   * `undefined` for a cleanup function: how a deadline tells that the
+   * entry it stopped waiting for is a group.
+   */
+  takenValue(): unknown {
+    return this.valueAt(this.cursor, this.took);
+  }
+
+  /**
+   * For a record taken earlier, whose bottom slot was `bottom` (`cursor`
+   * then) and taken as `took` says: its `use()`d value, or `undefined` for
+   * a cleanup function. Valid until `retire()`: records taken stay put.
+   */
+  valueAt(bottom: number, took: number): unknown {
+    return took === Took.FUNCTION ? undefined : this.items[bottom + 1];
+  }
+
+  /**
+   * {@linkcode Slots.takenName} for a record taken earlier (see
+   * {@linkcode Slots.valueAt}): what a group reports for each member still
+   * running. For reports only.
+   */
+  nameAt(bottom: number, took: number): string {
+    return took === Took.FUNCTION
+      ? functionName(this.items[bottom])
+      : valueName(this.items[bottom + 1]);
+  }
+
+  /**
    * The names of the entries still pending below `cursor`, in the order
    * they would run: newest first. For reports only.
    */

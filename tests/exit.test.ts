@@ -184,6 +184,19 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms >= 290 && o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("names every running member of a group at the deadline, and counts those never started", async () => {
+    const o = await scenario("group-deadline", "SIGTERM");
+    assert.deepEqual(o.after, ["closeSocket1 started", "closeSocket2 started"]);
+    assert.match(o.stderr, /passed its 300 ms deadline/);
+    assert.match(o.stderr, /still running: closeSocket1, closeSocket2\n/);
+    assert.match(
+      o.stderr,
+      /never started \(2\): closeSocket3, closeDatabase/,
+    );
+    assert.equal(o.signal, "SIGTERM");
+    assert.ok(o.ms >= 290 && o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
   it("ends at once on a second signal, naming what it skipped", async () => {
     const child = run(fixture, ["second"]);
     await child.waitFor("ready");

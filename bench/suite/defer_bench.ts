@@ -14,7 +14,7 @@ for (const c of await cases()) {
     name: c.impl,
     group: c.group,
     baseline: c.baseline,
-    ...(big ? { n: 15, warmup: 3 } : {}),
+    ...(c.slow ? { n: 2, warmup: 1 } : big ? { n: 15, warmup: 3 } : {}),
     // Set up on first use (during warm-up), not for every case at once.
     fn: () => (run ??= c.make())(),
   });

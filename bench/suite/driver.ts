@@ -63,7 +63,10 @@ async function timeGroup(group: string): Promise<Result[]> {
     if (big) await warmUp(fn);
     const stats = await measure(
       fn,
-      big
+      c.slow
+        // Seconds per run: a handful of samples says enough.
+        ? { warmup_samples: 0, min_samples: 3, max_samples: 3, min_cpu_time: 0 }
+        : big
         ? {
           warmup_samples: 2,
           min_samples: 12,

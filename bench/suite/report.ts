@@ -213,6 +213,7 @@ const impls = [
   "floor",
   "defer({ exit })",
   "defer({ leakCheck })",
+  "d.group()",
 ];
 const detailRows = RUNTIMES.flatMap((r) =>
   groups.map((g) =>

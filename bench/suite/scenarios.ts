@@ -30,6 +30,11 @@ export interface Case {
   make: () => () => void | Promise<void>;
   /** The implementation others in the group are compared with. */
   baseline: boolean;
+  /**
+   * Seconds per iteration: time it only a few times (the sequential side
+   * of the concurrent-disposal scenario).
+   */
+  slow?: boolean;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -410,6 +415,70 @@ export function scenarios(impl: Implementation | "floor"): Case[] {
             ...async,
             impl: variant,
             make: () => (setUp(), asyncRun(make)),
+            baseline: false,
+          },
+        );
+      }
+    }
+  }
+
+  // Concurrent disposal groups (#12), against the same entries on the
+  // stack itself under disposeAsync(): 1,000 cleanups that each await a
+  // 2 ms timer (the stack awaits them one after another: seconds), and
+  // the overhead of a group whose cleanups return at once.
+  if (impl !== "floor" && impl.name === "defer()") {
+    const timer = (): Promise<void> =>
+      new Promise((resolve) => setTimeout(resolve, 2));
+    const n = 1_000;
+    const onStack = (fn: () => unknown, size: number) => async () => {
+      const s = defer();
+      for (let i = 0; i < size; i++) s.defer(fn);
+      await s.disposeAsync();
+    };
+    const inGroup = (fn: () => unknown, size: number) => async () => {
+      const s = defer();
+      const g = s.group();
+      for (let i = 0; i < size; i++) g.defer(fn);
+      await s.disposeAsync();
+    };
+    const group = { group: `2 ms timers n=${n}`, scenario: "2 ms timers", n };
+    out.push(
+      {
+        ...group,
+        impl: "defer()",
+        make: () => onStack(timer, n),
+        baseline: true,
+        slow: true,
+      },
+      {
+        ...group,
+        impl: "d.group()",
+        make: () => inGroup(timer, n),
+        baseline: false,
+      },
+    );
+    // Cleanups that return nothing (the group awaits nothing for them) and
+    // async functions (the group awaits each promise, as the stack does).
+    const asyncFn = async (): Promise<void> => {};
+    for (
+      const [scenario, fn] of [
+        ["group overhead", noop],
+        ["group overhead async fns", asyncFn],
+      ] as const
+    ) {
+      for (const size of [1_000, 100_000]) {
+        const g = { group: `${scenario} n=${size}`, scenario, n: size };
+        out.push(
+          {
+            ...g,
+            impl: "defer()",
+            make: () => onStack(fn, size),
+            baseline: true,
+          },
+          {
+            ...g,
+            impl: "d.group()",
+            make: () => inGroup(fn, size),
             baseline: false,
           },
         );

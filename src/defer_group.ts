@@ -1,0 +1,915 @@
+/**
+ * Concurrent disposal groups: `d.group()` (#12).
+ *
+ * A group is one entry of its parent (a stack or another group), registered
+ * as a value with both `Symbol.dispose` and `Symbol.asyncDispose`, exactly
+ * as `d.use(group)` would register it: the parent's loops, `move()`, the
+ * deadline and the exit machinery need nothing new to run it. Its members
+ * live in a `Slots` of their own, registered and decoded as a stack's are.
+ *
+ * What the parent cannot see through `use()` is told through three
+ * functions called from outside this module: {@linkcode dropGroups} when
+ * the parent drops its entries without running them (`release()`, a
+ * deadline that never reached the group), {@linkcode commitGroups} when it
+ * commits (a group's failure-only members belong to the parent's scope),
+ * and {@linkcode stopGroup} when a deadline stops waiting for a group that
+ * is running (it names the running members and starts no more).
+ *
+ * @module
+ */
+
+import type { DeferHandle } from "./defer_handle.ts";
+import { FailureHandle, Handle } from "./handle.ts";
+import { type Callable, notAwaited, Slots, Took } from "./slots.ts";
+import { suppress } from "./suppressed_error.ts";
+import { describe } from "./describe.ts";
+import { observe, thenOf } from "./thenable.ts";
+
+/**
+ * Options for `DeferStack.group()` and {@linkcode DeferGroup.group}.
+ *
+ * @example
+ * ```ts
+ * import { defer, type DeferGroupOptions } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DeferGroupOptions = { limit: 16 };
+ * const d = defer();
+ * const sockets = d.group(options);
+ * assert.equal(sockets.limit, 16);
+ * await d.disposeAsync();
+ * ```
+ */
+export interface DeferGroupOptions {
+  /**
+   * The most members disposed at once under `disposeAsync()`: a positive
+   * integer, or `Infinity` (the default) for all of them. When one
+   * settles, the next one (last-in, first-out) starts.
+   */
+  limit?: number;
+}
+
+/**
+ * A concurrent disposal group: one entry of the stack (or group) that made
+ * it with `d.group()`, in that stack's last-in, first-out order, holding
+ * members registered exactly as on a stack (`use`, `adopt`, `defer` with
+ * handles, `onFailure` and `commit()`).
+ *
+ * When the parent's `disposeAsync()` reaches the group, every member is
+ * started, newest first, and all are awaited **together**; the parent goes
+ * on once every one has settled. With `{ limit }`, at most that many run at
+ * once, the next starting as soon as one settles. Under a synchronous
+ * `dispose()` the members run one after another, with exactly the rules of
+ * `DeferStack.dispose()`.
+ *
+ * Errors do not depend on which member settled first: every failure is
+ * kept and chained in the order a stack with the same members would chain
+ * them (the newest member's error innermost), and the parent sees that
+ * chain as the one error of one entry, as for a stack registered with
+ * `d.use(stack)`.
+ *
+ * Use a group only for members that do not depend on each other (a pool's
+ * connections, independent servers): nothing orders them any more.
+ *
+ * @example A thousand connections closed at once
+ * ```ts
+ * import { defer } from "@cleanup/defer";
+ * import assert from "node:assert/strict";
+ *
+ * const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+ * const d = defer();
+ * d.defer(() => console.log("pool closed")); // runs after every connection
+ * const connections = d.group();
+ * for (let i = 0; i < 1000; i++) {
+ *   connections.defer(() => sleep(5)); // closing one takes 5 ms
+ * }
+ * const start = Date.now();
+ * await d.disposeAsync(); // not 5 seconds
+ * assert.ok(Date.now() - start < 2_000);
+ * ```
+ */
+export interface DeferGroup extends Disposable, AsyncDisposable {
+  /**
+   * Whether the group takes no more members: it was disposed, it was
+   * dropped by its parent's `release()`, or its parent is being disposed
+   * or is disposed. Registering then throws a `ReferenceError`.
+   */
+  readonly disposed: boolean;
+
+  /**
+   * The number of members still pending (`use(null)` not counted); 0 once
+   * the group's disposal has begun or the group was dropped.
+   */
+  readonly size: number;
+
+  /** The most members disposed at once; `Infinity` when unlimited. */
+  readonly limit: number;
+
+  /**
+   * Adds a disposable member and returns it, as `DeferStack.use()` does:
+   * its `Symbol.asyncDispose` and `Symbol.dispose` are read once, now.
+   *
+   * @param value A `Disposable`, an `AsyncDisposable`, `null` or `undefined`.
+   * @returns `value`.
+   * @throws {ReferenceError} If the group takes no more members (see
+   * {@linkcode DeferGroup.disposed}).
+   * @throws {TypeError} If `value` is not an object, or has neither method
+   * callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const closed: string[] = [];
+   * const d = defer();
+   * const servers = d.group();
+   * for (const name of ["api", "admin"]) {
+   *   servers.use({ async [Symbol.asyncDispose]() { closed.push(name); } });
+   * }
+   * await d.disposeAsync();
+   * assert.deepEqual(closed, ["admin", "api"]); // started newest first
+   * ```
+   */
+  use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T;
+
+  /**
+   * Adds a value with the cleanup that disposes it, as
+   * `DeferStack.adopt()` does, and returns the value.
+   *
+   * @param value Any value.
+   * @param onDispose The function that disposes `value`.
+   * @returns `value`.
+   * @throws {ReferenceError} If the group takes no more members.
+   * @throws {TypeError} If `onDispose` is not callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const closed: number[] = [];
+   * const d = defer();
+   * const files = d.group();
+   * files.adopt(3, async (fd) => void closed.push(fd));
+   * files.adopt(4, async (fd) => void closed.push(fd));
+   * await d.disposeAsync();
+   * assert.deepEqual(closed.sort(), [3, 4]);
+   * ```
+   */
+  adopt<T>(value: T, onDispose: (value: T) => unknown): T;
+
+  /**
+   * Adds a cleanup, `onDispose(...args)` with the arguments bound now, and
+   * returns its {@linkcode DeferHandle}, as `DeferStack.defer()` does.
+   * During the group's concurrent disposal a member is pending until it
+   * is started: without a limit every member starts at once, so none is
+   * pending any more; with a limit, those not yet started can still be
+   * released or run early through their handles.
+   *
+   * @param onDispose The cleanup.
+   * @param args Arguments passed to `onDispose` when it runs.
+   * @returns A {@linkcode DeferHandle} for this member.
+   * @throws {ReferenceError} If the group takes no more members.
+   * @throws {TypeError} If `onDispose` is not callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const closed: string[] = [];
+   * const d = defer();
+   * const g = d.group();
+   * const close = async (name: string) => void closed.push(name);
+   * g.defer(close, "a");
+   * const b = g.defer(close, "b");
+   * b.release(); // b is handed over elsewhere
+   * await d.disposeAsync();
+   * assert.deepEqual(closed, ["a"]);
+   * ```
+   */
+  defer<A extends unknown[], R>(
+    onDispose: (...args: A) => R,
+    ...args: A
+  ): DeferHandle<R>;
+
+  /**
+   * Adds a member that runs only if the scope fails, as
+   * `DeferStack.onFailure()` does: unless {@linkcode DeferGroup.commit} or
+   * the parent's `commit()` was called first.
+   *
+   * @param onFailure The cleanup to run on failure.
+   * @param args Arguments passed to `onFailure` when it runs.
+   * @returns A {@linkcode DeferHandle} for this member.
+   * @throws {ReferenceError} If the group takes no more members.
+   * @throws {TypeError} If `onFailure` is not callable.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * const d = defer();
+   * const uploads = d.group();
+   * uploads.onFailure(async () => void log.push("delete part 1"));
+   * uploads.onFailure(async () => void log.push("delete part 2"));
+   * d.commit(); // success: the parent's commit() reaches its groups
+   * await d.disposeAsync();
+   * assert.deepEqual(log, []);
+   * ```
+   */
+  onFailure<A extends unknown[], R>(
+    onFailure: (...args: A) => R,
+    ...args: A
+  ): DeferHandle<R>;
+
+  /**
+   * Declares success for the group's members: every pending failure-only
+   * member, in nested groups too, is released. The parent's `commit()`
+   * does this for every group registered on it.
+   *
+   * @returns The number of failure-only members released.
+   * @throws {ReferenceError} If the group takes no more members.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const g = defer().group();
+   * g.onFailure(() => {});
+   * g.defer(() => {});
+   * assert.equal(g.commit(), 1);
+   * assert.equal(g.size, 1);
+   * ```
+   */
+  commit(): number;
+
+  /**
+   * Drops every pending member (none of them will run; their handles say
+   * so); the group stays open and remains one entry of its parent.
+   *
+   * @returns The number of members dropped.
+   * @throws {ReferenceError} If the group takes no more members.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * const g = d.group();
+   * const h = g.defer(() => {});
+   * g.defer(() => {});
+   * assert.equal(g.release(), 2);
+   * assert.equal(h.pending, false);
+   * assert.equal(d.size, 1); // the group itself is still an entry of d
+   * ```
+   */
+  release(): number;
+
+  /**
+   * Makes a group inside this group: one member of this group, disposed
+   * concurrently with the other members, its own members concurrently
+   * among themselves.
+   *
+   * @param options See {@linkcode DeferGroupOptions}.
+   * @returns The new group.
+   * @throws {ReferenceError} If the group takes no more members.
+   * @throws {TypeError} If `options` is not an object or `limit` not a number.
+   * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * const d = defer();
+   * const regions = d.group();
+   * for (const region of ["eu", "us"]) {
+   *   const hosts = regions.group({ limit: 2 });
+   *   for (let i = 0; i < 3; i++) {
+   *     hosts.defer(async () => void log.push(`${region}${i}`));
+   *   }
+   * }
+   * await d.disposeAsync();
+   * assert.equal(log.length, 6);
+   * ```
+   */
+  group(options?: DeferGroupOptions): DeferGroup;
+
+  /**
+   * Disposes the group now, synchronously, its members one after another
+   * (newest first) with the rules of `DeferStack.dispose()`: what the
+   * parent's `dispose()` does when it reaches the group. Does nothing if
+   * the group is already disposed or its disposal has begun; so the
+   * parent, reaching a group disposed early, does nothing either (the
+   * group still counts in the parent's `size` until then).
+   * `this[Symbol.dispose]` is this same function.
+   *
+   * @throws The single error a member threw, or the `SuppressedError`
+   * chain, as `DeferStack.dispose()` throws.
+   *
+   * @example
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const log: string[] = [];
+   * const d = defer();
+   * const g = d.group();
+   * g.defer(() => log.push("a"));
+   * g.defer(() => log.push("b"));
+   * g.dispose();
+   * assert.deepEqual(log, ["b", "a"]);
+   * assert.equal(g.disposed, true);
+   * d.dispose(); // reaches the group: nothing left to run
+   * ```
+   */
+  dispose(): void;
+
+  /**
+   * Disposes the group now, concurrently (see {@linkcode DeferGroup}):
+   * what the parent's `disposeAsync()` does when it reaches the group.
+   * Resolves at once if the group is already disposed or its disposal has
+   * begun (as a disposed stack's `disposeAsync()` does). `this[Symbol.asyncDispose]` is
+   * this same function.
+   *
+   * @returns A promise that resolves once every member has settled, or
+   * rejects with the single error or `SuppressedError` chain, in the order
+   * a stack with the same members would give.
+   *
+   * @example Errors in a fixed order, whichever settles first
+   * ```ts
+   * import { defer } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+   * const g = defer().group();
+   * g.defer(async () => {
+   *   await sleep(20);
+   *   throw new Error("older, settles last");
+   * });
+   * g.defer(async () => {
+   *   throw new Error("newer, settles first");
+   * });
+   * await assert.rejects(g.disposeAsync(), (e: any) => {
+   *   assert.equal(e.error.message, "older, settles last"); // outermost
+   *   assert.equal(e.suppressed.message, "newer, settles first");
+   *   return true;
+   * });
+   * ```
+   */
+  disposeAsync(): Promise<void>;
+}
+
+/** What a deadline reports about a group it stopped waiting for. */
+export interface Stopped {
+  /** Members still running, in the order they started, nested groups expanded. */
+  running: string[];
+  /** Members that will never start now, in the order they would have. */
+  notStarted: string[];
+}
+
+/** The internal state of one concurrent disposal. */
+class Run {
+  readonly storage: Slots;
+  readonly limit: number;
+  /** Members started and not settled. */
+  active = 0;
+  /** How many members were started, in order: a member's start index. */
+  started = 0;
+  ended = false;
+  /** Set by a deadline: start nothing more. */
+  stopped = false;
+  /** While {@linkcode Run.pump} is starting members. */
+  pumping = false;
+  /** For each member awaited: its record's bottom slot, how it was taken. */
+  bottoms: number[] = [];
+  kinds: number[] = [];
+  /** For each member awaited: whether it is still running. */
+  open: boolean[] = [];
+  /** The start index of each failed member, and what it failed with. */
+  failedAt: number[] = [];
+  failures: unknown[] = [];
+  done: () => void = ignore;
+
+  constructor(storage: Slots, limit: number) {
+    this.storage = storage;
+    this.limit = limit;
+  }
+
+  /** Starts members, newest first, while fewer than `limit` run. */
+  pump(): void {
+    // A member settling while another one's synchronous part runs (Deno
+    // can run microtasks inside a timer or console call) must not start
+    // members from inside Slots.next(): the loop below sees it instead.
+    if (this.pumping) return;
+    this.pumping = true;
+    const storage = this.storage;
+    while (this.active < this.limit && !this.ended && !this.stopped) {
+      let result: unknown;
+      let threw = false;
+      try {
+        result = storage.next(true);
+      } catch (e) {
+        threw = true;
+        result = e;
+      }
+      const took = storage.took;
+      if (took === Took.END) {
+        this.ended = true;
+        break;
+      }
+      const at = this.started++;
+      // A synchronous throw fails the member at once; a Symbol.dispose
+      // fallback's result is ignored; anything without a `then` has
+      // finished. Only thenables are awaited.
+      if (threw) this.fail(at, result);
+      else if (took !== Took.FALLBACK) {
+        const then = thenOf(result);
+        if (then !== undefined) this.await(at, result, then, took);
+      }
+    }
+    this.pumping = false;
+    if (this.active === 0 && (this.ended || this.stopped)) this.done();
+  }
+
+  await(at: number, result: unknown, then: Callable, took: number): void {
+    const k = this.open.length;
+    this.bottoms.push(this.storage.cursor);
+    this.kinds.push(took);
+    this.open.push(true);
+    this.active++;
+    const ok = (): void => this.settle(k);
+    const failed = (e: unknown): void => {
+      this.fail(at, e);
+      this.settle(k);
+    };
+    // A native promise with its own `then` (the common case) is watched
+    // directly; anything else through the `then` read once, as `await`
+    // reads it, in a promise that adopts what it settles with. Either way
+    // the callbacks come in a later turn.
+    if (then === promiseThen && result instanceof Promise) {
+      then.call(result, ok, failed);
+    } else {
+      new Promise<void>((resolve, reject) => {
+        then.call(result, resolve, reject);
+      }).then(ok, failed);
+    }
+  }
+
+  settle(k: number): void {
+    this.open[k] = false;
+    this.active--;
+    this.pump();
+  }
+
+  fail(at: number, error: unknown): void {
+    this.failedAt.push(at);
+    this.failures.push(error);
+  }
+
+  /**
+   * The failures chained as a stack chains them, in start order (which is
+   * the order a stack would have run them), whatever order they came in.
+   */
+  chain(): { error: unknown } | null {
+    const n = this.failures.length;
+    if (n === 0) return null;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const failedAt = this.failedAt;
+    order.sort((a, b) => failedAt[a] - failedAt[b]);
+    let error = this.failures[order[0]];
+    for (let i = 1; i < n; i++) {
+      error = suppress(this.failures[order[i]], error);
+    }
+    return { error };
+  }
+
+  /** A deadline gave up: start nothing more, say what is left. */
+  stop(): Stopped {
+    const out: Stopped = { running: [], notStarted: [] };
+    if (this.stopped) return out;
+    this.stopped = true;
+    const storage = this.storage;
+    for (let k = 0; k < this.open.length; k++) {
+      if (!this.open[k]) continue;
+      const inner = stopGroup(storage.valueAt(this.bottoms[k], this.kinds[k]));
+      if (inner !== null && inner.running.length > 0) {
+        out.running.push(...inner.running);
+        out.notStarted.push(...inner.notStarted);
+      } else {
+        out.running.push(storage.nameAt(this.bottoms[k], this.kinds[k]));
+      }
+    }
+    out.notStarted.push(...storage.pendingNames());
+    storage.retire();
+    dropGroups(storage);
+    return out;
+  }
+}
+
+function ignore(): void {}
+
+const promiseThen = Promise.prototype.then as Callable;
+
+/** Groups not yet disposed, by the entries (`Slots`) they are one of. */
+let registry: WeakMap<Slots, Set<Group>> | null = null;
+
+/**
+ * The implementation of {@linkcode DeferGroup}. Not exported from `mod.ts`:
+ * a group is made only by `d.group()`, which registers it.
+ */
+class Group implements DeferGroup {
+  /** The members; `null` once disposal began or the group was dropped. */
+  #storage: Slots | null = new Slots();
+  /** The parent's entries: they follow the parent through `move()`. */
+  #parent: Slots;
+  #limit: number;
+  /** While a concurrent disposal runs. */
+  #run: Run | null = null;
+
+  constructor(parent: Slots, limit: number) {
+    this.#parent = parent;
+    this.#limit = limit;
+    // Registered as d.use(group) would: both methods, read now.
+    parent.addUse(
+      this,
+      Group.prototype.dispose as Callable,
+      Group.prototype.disposeAsync as Callable,
+    );
+    registry ??= new WeakMap();
+    const set = registry.get(parent);
+    if (set === undefined) registry.set(parent, new Set([this]));
+    else set.add(this);
+  }
+
+  get disposed(): boolean {
+    const parent = this.#parent;
+    return this.#storage === null || parent.unwinding || parent.retired;
+  }
+
+  get size(): number {
+    return this.#storage === null ? 0 : this.#storage.tally.live;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The members' storage, or the ReferenceError of a closed group. */
+  #open(method: string): Slots {
+    const storage = this.#storage;
+    const parent = this.#parent;
+    if (storage === null) {
+      throw new ReferenceError(
+        `DeferGroup.${method}(): the group is already disposed`,
+      );
+    }
+    if (parent.unwinding || parent.retired) {
+      throw new ReferenceError(
+        `DeferGroup.${method}(): the group's stack is already disposed`,
+      );
+    }
+    return storage;
+  }
+
+  use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T {
+    const storage = this.#open("use");
+    if (value === null || value === undefined) {
+      storage.addNull();
+      return value;
+    }
+    if (typeof value !== "object" && typeof value !== "function") {
+      throw new TypeError(
+        `DeferGroup.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got ${
+          describe(value)
+        }`,
+      );
+    }
+    const asyncMethod = methodOf(
+      value,
+      Symbol.asyncDispose,
+      "Symbol.asyncDispose",
+    );
+    const syncMethod = methodOf(value, Symbol.dispose, "Symbol.dispose");
+    if (asyncMethod === undefined && syncMethod === undefined) {
+      throw new TypeError(
+        "DeferGroup.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
+      );
+    }
+    storage.addUse(value, syncMethod, asyncMethod);
+    return value;
+  }
+
+  adopt<T>(value: T, onDispose: (value: T) => unknown): T {
+    const storage = this.#open("adopt");
+    if (typeof onDispose !== "function") {
+      throw notCallable("adopt", "onDispose", onDispose);
+    }
+    storage.addAdopt(value, onDispose as Callable);
+    return value;
+  }
+
+  defer<A extends unknown[], R>(
+    onDispose: (...args: A) => R,
+    ...args: A
+  ): DeferHandle<R>;
+  defer(onDispose: Callable): DeferHandle {
+    const storage = this.#open("defer");
+    if (typeof onDispose !== "function") {
+      throw notCallable("defer", "onDispose", onDispose);
+    }
+    const count = arguments.length;
+    const top = count === 1
+      ? storage.addDefer(onDispose)
+      : count === 2
+      ? storage.addDeferWith(onDispose, arguments[1], false)
+      : storage.addDeferWith(onDispose, restOf(arguments), true);
+    return new Handle(storage, top);
+  }
+
+  onFailure<A extends unknown[], R>(
+    onFailure: (...args: A) => R,
+    ...args: A
+  ): DeferHandle<R>;
+  onFailure(onFailure: Callable): DeferHandle {
+    const storage = this.#open("onFailure");
+    if (typeof onFailure !== "function") {
+      throw notCallable("onFailure", "onFailure", onFailure);
+    }
+    const count = arguments.length - 1;
+    const top = storage.addFailure(
+      onFailure,
+      count === 1 ? arguments[1] : count > 1 ? restOf(arguments) : undefined,
+      count,
+    );
+    return new FailureHandle(storage, top);
+  }
+
+  commit(): number {
+    const storage = this.#open("commit");
+    return storage.commit() + commitGroups(storage);
+  }
+
+  release(): number {
+    const storage = this.#open("release");
+    const dropped = storage.tally.live;
+    storage.retire();
+    dropGroups(storage);
+    this.#storage = new Slots();
+    return dropped;
+  }
+
+  group(options?: DeferGroupOptions): DeferGroup {
+    const storage = this.#open("group");
+    return new Group(storage, limitOf(options, "DeferGroup.group()"));
+  }
+
+  /**
+   * Takes the members for disposal: the group is closed and off the
+   * registry. Disposed directly (not by its parent), its entry stays in
+   * the parent and does nothing when reached, as a stack registered with
+   * `d.use(stack)` and disposed early does.
+   */
+  #take(): Slots | null {
+    const storage = this.#storage;
+    if (storage === null) return null;
+    this.#storage = null;
+    registry?.get(this.#parent)?.delete(this);
+    return storage;
+  }
+
+  dispose(): void {
+    const storage = this.#take();
+    if (storage === null) return;
+    storage.begin();
+    // DeferStack.dispose(), line for line: see there.
+    let error: unknown;
+    let hasError = false;
+    for (;;) {
+      try {
+        const result = storage.next(false);
+        const took = storage.took;
+        if (took === Took.END) break;
+        if (took === Took.ASYNC_ONLY) {
+          observe(result, thenOf(result));
+          throw notAwaitedError(
+            storage,
+            "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
+            result,
+          );
+        }
+        const then = result === undefined ? undefined : thenOf(result);
+        if (then !== undefined) {
+          observe(result, then);
+          throw notAwaitedError(
+            storage,
+            "a cleanup returned a promise, which dispose() cannot await",
+            result,
+          );
+        }
+      } catch (e) {
+        if (hasError) {
+          error = suppress(e, error);
+        } else {
+          error = e;
+          hasError = true;
+        }
+      }
+    }
+    storage.retire();
+    if (hasError) throw error;
+  }
+
+  async disposeAsync(): Promise<void> {
+    const storage = this.#take();
+    if (storage === null) return;
+    storage.begin();
+    const run = new Run(storage, this.#limit);
+    this.#run = run;
+    try {
+      await new Promise<void>((resolve) => {
+        run.done = resolve;
+        run.pump();
+      });
+    } finally {
+      this.#run = null;
+      if (!run.stopped) storage.retire();
+    }
+    const failed = run.chain();
+    if (failed !== null) throw failed.error;
+  }
+
+  /** See {@linkcode stopGroup}. */
+  static stop(value: unknown): Stopped | null {
+    if (!(value instanceof Group)) return null;
+    const run = value.#run;
+    return run === null ? null : run.stop();
+  }
+
+  /** See {@linkcode dropGroups}. */
+  static drop(group: Group): void {
+    const storage = group.#storage;
+    if (storage === null) return;
+    group.#storage = null;
+    storage.retire();
+    dropGroups(storage);
+  }
+
+  /** See {@linkcode commitGroups}. */
+  static commit(group: Group): number {
+    const storage = group.#storage;
+    return storage === null ? 0 : storage.commit() + commitGroups(storage);
+  }
+
+  /** The same function as {@linkcode Group.dispose}. */
+  declare [Symbol.dispose]: () => void;
+  /** The same function as {@linkcode Group.disposeAsync}. */
+  declare [Symbol.asyncDispose]: () => Promise<void>;
+  declare readonly [Symbol.toStringTag]: string;
+}
+
+// Reports name a group by its class: "DeferGroup", as users know it.
+Object.defineProperty(Group, "name", { value: "DeferGroup" });
+Object.defineProperties(Group.prototype, {
+  [Symbol.dispose]: {
+    value: Group.prototype.dispose,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  },
+  [Symbol.asyncDispose]: {
+    value: Group.prototype.disposeAsync,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  },
+  [Symbol.toStringTag]: {
+    value: "DeferGroup",
+    writable: false,
+    enumerable: false,
+    configurable: true,
+  },
+});
+
+/**
+ * `d.group(options)`: validates the options, then makes the group and
+ * registers it as the newest entry of `parent`.
+ */
+export function openGroup(
+  parent: Slots,
+  options: DeferGroupOptions | undefined,
+): DeferGroup {
+  return new Group(parent, limitOf(options, "DeferStack.group()"));
+}
+
+/**
+ * `parent`'s entries were dropped without running (its `release()`, or a
+ * deadline that stopped before reaching them): the groups among them are
+ * closed and their members dropped too, so their handles stop being
+ * pending and nothing can be added that would never run.
+ */
+export function dropGroups(parent: Slots): void {
+  if (registry === null) return;
+  const set = registry.get(parent);
+  if (set === undefined) return;
+  registry.delete(parent);
+  for (const group of set) Group.drop(group);
+}
+
+/**
+ * `parent` was committed: so are the groups among its entries, nested
+ * ones included. Returns how many failure-only members that released.
+ */
+export function commitGroups(parent: Slots): number {
+  if (registry === null) return 0;
+  const set = registry.get(parent);
+  if (set === undefined) return 0;
+  let released = 0;
+  for (const group of set) released += Group.commit(group);
+  return released;
+}
+
+/**
+ * A deadline stopped waiting for `value`, the entry it was awaiting: if
+ * that is a group in concurrent disposal, no member starts any more, and
+ * this says which are still running and which will never start. `null`
+ * for anything else.
+ */
+export function stopGroup(value: unknown): Stopped | null {
+  return Group.stop(value);
+}
+
+function limitOf(options: unknown, method: string): number {
+  if (options === undefined) return Infinity;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `${method}: options must be an object, got ${describe(options)}`,
+    );
+  }
+  const limit = (options as DeferGroupOptions).limit;
+  if (limit === undefined) return Infinity;
+  if (typeof limit !== "number") {
+    throw new TypeError(
+      `${method}: options.limit must be a number, got ${describe(limit)}`,
+    );
+  }
+  if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 1)) {
+    throw new RangeError(
+      `${method}: options.limit must be a positive integer or Infinity, got ${limit}`,
+    );
+  }
+  return limit;
+}
+
+function notAwaitedError(
+  storage: Slots,
+  what: string,
+  started: unknown,
+): TypeError {
+  const name = storage.takenName();
+  const error = new TypeError(
+    `DeferGroup.dispose(): ${what} (${
+      JSON.stringify(name)
+    }). Use \`await using\` or disposeAsync()`,
+    { cause: started },
+  );
+  notAwaited.set(error, name);
+  return error;
+}
+
+function notCallable(method: string, name: string, value: unknown): TypeError {
+  return new TypeError(
+    `DeferGroup.${method}(): ${name} must be a function, got ${
+      describe(value)
+    }`,
+  );
+}
+
+function restOf(args: IArguments): unknown[] {
+  const rest = new Array(args.length - 1);
+  for (let i = 1; i < args.length; i++) rest[i - 1] = args[i];
+  return rest;
+}
+
+function methodOf(
+  value: object,
+  key: symbol,
+  name: string,
+): ((this: unknown) => unknown) | undefined {
+  const method = (value as Record<symbol, unknown>)[key];
+  if (method === undefined || method === null) return undefined;
+  if (typeof method !== "function") {
+    throw new TypeError(
+      `DeferGroup.use(): the value's ${name} is not a function, got ${
+        describe(method)
+      }`,
+    );
+  }
+  return method as (this: unknown) => unknown;
+}

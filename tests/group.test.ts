@@ -1,0 +1,683 @@
+// Concurrent disposal groups (#12): d.group() and d.group({ limit }).
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defer, DisposeTimeoutError, SuppressedError } from "../mod.ts";
+import { chain, rejected, thrown } from "./helpers.ts";
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+const never = (): Promise<void> => new Promise(() => {});
+
+/** `promise`, or a failure after `ms`: a test that would hang fails instead. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`still waiting after ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire = (): void => {};
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+describe("d.group() under disposeAsync()", () => {
+  it("starts every member before awaiting any: a member waiting for another to start finishes", async () => {
+    const d = defer();
+    const g = d.group();
+    const olderStarted = signal();
+    const log: string[] = [];
+    g.defer(async () => {
+      olderStarted.fire();
+      log.push("older done");
+    });
+    // Started first (newest first), it waits for the older member to
+    // start: one after another, this would never finish.
+    g.defer(async () => {
+      await olderStarted.promise;
+      log.push("newer done");
+    });
+    await within(2_000, d.disposeAsync());
+    assert.deepEqual(log, ["older done", "newer done"]);
+  });
+
+  it("starts the members newest first", async () => {
+    const started: number[] = [];
+    const d = defer();
+    const g = d.group();
+    for (let i = 0; i < 5; i++) {
+      g.defer(async (n: number) => void started.push(n), i);
+    }
+    await d.disposeAsync();
+    assert.deepEqual(started, [4, 3, 2, 1, 0]);
+  });
+
+  it("goes on to the parent's older entries only once every member has settled", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("older entry of the parent"));
+    const g = d.group();
+    g.defer(async () => {
+      await sleep(30);
+      log.push("slow member");
+    });
+    g.defer(async () => {
+      await sleep(5);
+      log.push("fast member");
+    });
+    d.defer(() => log.push("newer entry of the parent"));
+    await d.disposeAsync();
+    assert.deepEqual(log, [
+      "newer entry of the parent",
+      "fast member",
+      "slow member",
+      "older entry of the parent",
+    ]);
+  });
+
+  it("overlaps the members' waits: 20 members of 30 ms take far less than 600 ms", async () => {
+    const d = defer();
+    const g = d.group();
+    for (let i = 0; i < 20; i++) g.defer(() => sleep(30));
+    const start = Date.now();
+    await d.disposeAsync();
+    assert.ok(Date.now() - start < 400, `took ${Date.now() - start} ms`);
+  });
+
+  it("chains errors in the order a stack would, whichever settles first", async () => {
+    const members = (add: (fn: () => unknown) => void): void => {
+      add(async () => {
+        await sleep(20);
+        throw new Error("1: oldest, settles last");
+      });
+      add(async () => {
+        await sleep(1);
+        throw new Error("2: settles first");
+      });
+      add(async () => {
+        await sleep(10);
+        throw new Error("3: newest, settles second");
+      });
+    };
+    const d = defer();
+    const g = d.group();
+    members((fn) => g.defer(fn));
+    const reference = defer();
+    members((fn) => reference.defer(fn));
+    const got = await rejected(d.disposeAsync());
+    const expected = await rejected(reference.disposeAsync());
+    assert.ok(got instanceof SuppressedError);
+    assert.deepEqual(chain(got), chain(expected));
+    assert.deepEqual(chain(got), {
+      error: "1: oldest, settles last",
+      suppressed: {
+        error: "2: settles first",
+        suppressed: "3: newest, settles second",
+      },
+    });
+  });
+
+  it("rejects with a member's error as it is when only one fails", async () => {
+    const error = new Error("only one");
+    const d = defer();
+    const g = d.group();
+    g.defer(async () => {});
+    g.defer(async () => {
+      throw error;
+    });
+    assert.equal(await rejected(d.disposeAsync()), error);
+  });
+
+  it("counts a synchronous throw as that member's failure and still starts the others", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(async () => void log.push("older ran"));
+    g.defer(() => {
+      throw new Error("sync throw");
+    });
+    g.defer(async () => {
+      throw new Error("newest rejects");
+    });
+    const e = await rejected(d.disposeAsync());
+    assert.deepEqual(log, ["older ran"]);
+    assert.deepEqual(chain(e), {
+      error: "sync throw",
+      suppressed: "newest rejects",
+    });
+  });
+
+  it("ignores what a Symbol.dispose fallback returns, but not what it throws", async () => {
+    const d = defer();
+    const g = d.group();
+    // Not awaited: a promise that never settles does not hold the group.
+    g.use({ [Symbol.dispose]: () => never() });
+    g.use({
+      [Symbol.dispose]() {
+        throw new Error("thrown by the fallback");
+      },
+    });
+    assert.deepEqual(
+      chain(await rejected(within(2_000, d.disposeAsync()))),
+      "thrown by the fallback",
+    );
+  });
+
+  it("prefers Symbol.asyncDispose and adopts a value with its cleanup", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.use({
+      [Symbol.dispose]: () => log.push("sync method: must not run"),
+      [Symbol.asyncDispose]: async () => void log.push("async method"),
+    });
+    g.adopt("file", async (name) => void log.push(`closed ${name}`));
+    await d.disposeAsync();
+    assert.deepEqual(log.sort(), ["async method", "closed file"]);
+  });
+
+  it("is one entry of its parent, at the place it was made", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("before"));
+    const g = d.group();
+    d.defer(() => log.push("after"));
+    g.defer(() => log.push("member"));
+    assert.equal(d.size, 3);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["after", "member", "before"]);
+  });
+});
+
+describe("d.group({ limit })", () => {
+  it("never runs more than limit members at once", async () => {
+    let running = 0;
+    let most = 0;
+    const d = defer();
+    const g = d.group({ limit: 3 });
+    for (let i = 0; i < 12; i++) {
+      g.defer(async (ms: number) => {
+        running++;
+        most = Math.max(most, running);
+        await sleep(ms);
+        running--;
+      }, 2 + (i % 4) * 3);
+    }
+    await d.disposeAsync();
+    assert.equal(most, 3);
+    assert.equal(g.limit, 3);
+  });
+
+  it("starts the next member as soon as one settles, newest first", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group({ limit: 2 });
+    g.defer(async () => void log.push("c started"));
+    g.defer(async () => {
+      await sleep(40);
+      log.push("b settled");
+    });
+    g.defer(async () => {
+      await sleep(5);
+      log.push("a settled");
+    });
+    await d.disposeAsync();
+    // a (newest) and b start; c starts when a settles, long before b.
+    assert.deepEqual(log, ["a settled", "c started", "b settled"]);
+  });
+
+  it("does not count a member that finished synchronously against the limit", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    g.defer(async () => void log.push("async"));
+    g.defer(() => void log.push("sync 2"));
+    g.defer(() => void log.push("sync 1"));
+    await d.disposeAsync();
+    assert.deepEqual(log, ["sync 1", "sync 2", "async"]);
+  });
+
+  it("accepts Infinity and any positive integer", () => {
+    const d = defer();
+    assert.equal(d.group({ limit: Infinity }).limit, Infinity);
+    assert.equal(d.group({ limit: 1 }).limit, 1);
+    assert.equal(d.group().limit, Infinity);
+    assert.equal(d.group({}).limit, Infinity);
+  });
+
+  for (const bad of [0, -1, 1.5, NaN, -Infinity]) {
+    it(`rejects limit ${bad} with a RangeError at the call, registering nothing`, () => {
+      const d = defer();
+      const e = thrown(() => d.group({ limit: bad })) as Error;
+      assert.ok(e instanceof RangeError);
+      assert.match(
+        e.message,
+        /DeferStack\.group\(\): options\.limit must be a positive integer or Infinity/,
+      );
+      assert.equal(d.size, 0);
+    });
+  }
+
+  it("rejects a limit that is not a number, or options that are not an object, with a TypeError", () => {
+    const d = defer();
+    const e = thrown(() =>
+      d.group({ limit: "4" as unknown as number })
+    ) as Error;
+    assert.ok(e instanceof TypeError);
+    assert.equal(
+      e.message,
+      'DeferStack.group(): options.limit must be a number, got the string "4"',
+    );
+    assert.throws(() => d.group(3 as unknown as object), TypeError);
+    assert.throws(() => d.group(null as unknown as object), TypeError);
+    assert.equal(d.size, 0);
+  });
+});
+
+describe("members' handles", () => {
+  it("a member released before disposal never runs", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(() => log.push("kept"));
+    const h = g.defer(() => log.push("released"));
+    assert.equal(h.release(), true);
+    assert.equal(g.size, 1);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["kept"]);
+  });
+
+  it("a member not yet started (with a limit) can be released while the group is disposed", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    const later = g.defer(() => log.push("released: must not run"));
+    g.defer(async () => {
+      await sleep(1);
+      assert.equal(later.pending, true);
+      assert.equal(later.release(), true);
+      log.push("first");
+    });
+    await d.disposeAsync();
+    assert.deepEqual(log, ["first"]);
+  });
+
+  it("a member is no longer pending once started: without a limit, all start at once", async () => {
+    const d = defer();
+    const g = d.group();
+    const older = g.defer(async () => {});
+    let seen: boolean[] = [];
+    const newer = g.defer(async () => {
+      await null;
+      seen = [older.pending, newer.pending, older.release()];
+    });
+    await d.disposeAsync();
+    assert.deepEqual(seen, [false, false, false]);
+  });
+
+  it("a member run early through its handle does not run again", async () => {
+    let calls = 0;
+    const d = defer();
+    const g = d.group();
+    const h = g.defer(async () => void calls++);
+    await h.dispose();
+    assert.equal(h.pending, false);
+    await d.disposeAsync();
+    assert.equal(calls, 1);
+  });
+
+  it("release() drops every pending member and keeps the group open", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    const h = g.defer(() => log.push("dropped"));
+    g.use({ [Symbol.dispose]: () => log.push("dropped too") });
+    assert.equal(g.release(), 2);
+    assert.equal(h.pending, false);
+    g.defer(() => log.push("added after"));
+    assert.equal(g.size, 1);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["added after"]);
+  });
+});
+
+describe("failure-only members", () => {
+  it("run when nothing was committed", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.onFailure(async (what: string) => void log.push(what), "rollback");
+    await d.disposeAsync();
+    assert.deepEqual(log, ["rollback"]);
+  });
+
+  it("are released by the group's commit()", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    const h = g.onFailure(() => log.push("rollback"));
+    g.defer(() => log.push("close"));
+    assert.equal(g.commit(), 1);
+    assert.equal(h.pending, false);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["close"]);
+  });
+
+  it("are released by the parent's commit(), nested groups included, and counted", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.onFailure(() => log.push("parent rollback"));
+    const g = d.group();
+    g.onFailure(() => log.push("group rollback"));
+    g.group().onFailure(() => log.push("nested rollback"));
+    assert.equal(d.commit(), 3);
+    await d.disposeAsync();
+    assert.deepEqual(log, []);
+  });
+});
+
+describe("a group under the parent's synchronous dispose()", () => {
+  it("runs the members one after another, newest first", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("parent"));
+    const g = d.group();
+    g.defer(() => log.push("member 1"));
+    g.use({ [Symbol.dispose]: () => log.push("member 2") });
+    g.adopt(3, (n) => log.push(`member ${n}`));
+    d.dispose();
+    assert.deepEqual(log, ["member 3", "member 2", "member 1", "parent"]);
+  });
+
+  it("chains errors as the stack's dispose() does", () => {
+    const d = defer();
+    const g = d.group();
+    for (const n of [1, 2, 3]) {
+      g.defer(() => {
+        throw new Error(`e${n}`);
+      });
+    }
+    assert.deepEqual(chain(thrown(() => d.dispose())), {
+      error: "e1",
+      suppressed: { error: "e2", suppressed: "e3" },
+    });
+  });
+
+  it("throws the TypeError for async work it cannot await, and handles the promise's rejection", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(() => log.push("still runs"));
+    g.defer(() => Promise.reject(new Error("late")));
+    g.use({ [Symbol.asyncDispose]: async () => {} });
+    const e = thrown(() => d.dispose());
+    assert.ok(e instanceof SuppressedError);
+    const { error, suppressed } = e as SuppressedError;
+    assert.ok(error instanceof TypeError);
+    assert.match((error as Error).message, /returned a promise.*await using/);
+    assert.ok(suppressed instanceof TypeError);
+    assert.match((suppressed as Error).message, /only Symbol\.asyncDispose/);
+    assert.deepEqual(log, ["still runs"]);
+    await sleep(0); // no unhandled rejection
+  });
+});
+
+describe("the group's life", () => {
+  it("rejects registration with a ReferenceError once its parent is disposed", async () => {
+    const d = defer();
+    const g = d.group();
+    await d.disposeAsync();
+    assert.equal(g.disposed, true);
+    for (
+      const call of [
+        () => g.defer(() => {}),
+        () => g.use(null),
+        () => g.adopt(1, () => {}),
+        () => g.onFailure(() => {}),
+        () => g.commit(),
+        () => g.release(),
+        () => g.group(),
+      ]
+    ) {
+      assert.throws(call, ReferenceError);
+    }
+  });
+
+  it("takes no more members while its parent is being disposed, even before it is reached", () => {
+    let error: unknown;
+    let disposed: boolean | undefined;
+    const d = defer();
+    const g = d.group();
+    d.defer(() => {
+      disposed = g.disposed;
+      error = thrown(() => g.defer(() => {}));
+    });
+    d.dispose();
+    assert.equal(disposed, true);
+    assert.ok(error instanceof ReferenceError);
+    assert.match(
+      (error as Error).message,
+      /DeferGroup\.defer\(\): the group's stack is already disposed/,
+    );
+  });
+
+  it("names DeferGroup and the bad value in registration TypeErrors", () => {
+    const g = defer().group();
+    assert.throws(() => g.defer(42 as unknown as () => void), {
+      name: "TypeError",
+      message:
+        "DeferGroup.defer(): onDispose must be a function, got the number 42",
+    });
+    assert.throws(() => g.use(5 as unknown as Disposable), {
+      name: "TypeError",
+      message:
+        "DeferGroup.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got the number 5",
+    });
+    assert.throws(() => g.use({} as Disposable), TypeError);
+    assert.equal(g.size, 0);
+  });
+
+  it("is dropped with its members by the parent's release(): none runs, no handle is pending, nothing more is taken", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    const h = g.defer(() => log.push("must not run"));
+    const inner = g.group();
+    const hi = inner.defer(() => log.push("nested: must not run"));
+    assert.equal(d.release(), 1);
+    assert.deepEqual([h.pending, hi.pending], [false, false]);
+    assert.deepEqual([g.disposed, inner.disposed], [true, true]);
+    assert.equal(g.size, 0);
+    assert.throws(() => g.defer(() => {}), ReferenceError);
+    await d.disposeAsync();
+    assert.deepEqual(log, []);
+  });
+
+  it("follows its entry into the stack move() returns, and still takes members", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(async () => void log.push("before move"));
+    const owner = d.move();
+    assert.equal(d.disposed, true);
+    assert.equal(g.disposed, false);
+    g.defer(async () => void log.push("after move"));
+    await d.disposeAsync(); // the old stack: nothing
+    assert.deepEqual(log, []);
+    await owner.disposeAsync();
+    assert.deepEqual(log, ["after move", "before move"]);
+  });
+
+  it("disposed early, does nothing when its parent reaches it", async () => {
+    let calls = 0;
+    const d = defer();
+    const g = d.group();
+    g.defer(async () => void calls++);
+    await g.disposeAsync();
+    assert.equal(g.disposed, true);
+    assert.throws(() => g.defer(() => {}), /the group is already disposed/);
+    await d.disposeAsync();
+    g.dispose();
+    assert.equal(calls, 1);
+  });
+
+  it("nests: an inner group's members run alongside the outer group's", async () => {
+    const d = defer();
+    const outer = d.group();
+    const innerStarted = signal();
+    const log: string[] = [];
+    outer.defer(async () => {
+      await innerStarted.promise;
+      log.push("outer member");
+    });
+    const inner = outer.group({ limit: 2 });
+    for (let i = 0; i < 3; i++) {
+      inner.defer(async (n: number) => {
+        innerStarted.fire();
+        await sleep(2);
+        log.push(`inner ${n}`);
+      }, i);
+    }
+    await within(2_000, d.disposeAsync());
+    assert.deepEqual(log.sort(), [
+      "inner 0",
+      "inner 1",
+      "inner 2",
+      "outer member",
+    ]);
+  });
+
+  it("passes an inner group's error chain to the outer chain as one member's error", async () => {
+    const d = defer();
+    const outer = d.group();
+    outer.defer(async () => {
+      throw new Error("outer");
+    });
+    const inner = outer.group();
+    inner.defer(() => Promise.reject(new Error("inner 1")));
+    inner.defer(() => Promise.reject(new Error("inner 2")));
+    assert.deepEqual(chain(await rejected(d.disposeAsync())), {
+      error: "outer",
+      suppressed: { error: "inner 1", suppressed: "inner 2" },
+    });
+  });
+
+  it("says [object DeferGroup] and has the very same functions for the symbols", () => {
+    const g = defer().group();
+    assert.equal(Object.prototype.toString.call(g), "[object DeferGroup]");
+    assert.equal(g[Symbol.dispose], g.dispose);
+    assert.equal(g[Symbol.asyncDispose], g.disposeAsync);
+  });
+});
+
+describe("a group at a deadline", () => {
+  it("names every member still running, and those never started", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(function closeServer() {
+      log.push("closeServer: must not run");
+    });
+    const g = d.group({ limit: 2 });
+    g.defer(function drain3() {
+      log.push("drain3: must not run");
+    });
+    g.defer(function drain2() {
+      return never();
+    });
+    g.defer(function drain1() {
+      return never();
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 30 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["drain1", "drain2"]);
+    assert.deepEqual(e.notStarted, ["drain3", "closeServer"]);
+    assert.match(e.message, /"drain1", "drain2" were still running/);
+    assert.deepEqual(log, []);
+    assert.equal(g.disposed, true);
+  });
+
+  it("starts nothing more once it gave up, even when running members settle", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    const later = g.defer(() => log.push("must not run"));
+    g.defer(() => sleep(40));
+    await rejected(d.disposeAsync({ timeout: 10 }));
+    assert.equal(later.pending, false);
+    await sleep(60);
+    assert.deepEqual(log, []);
+  });
+
+  it("observes the later rejections of members it left running", async () => {
+    const d = defer();
+    const g = d.group();
+    g.defer(async () => {
+      await sleep(30);
+      throw new Error("rejects after the deadline");
+    });
+    g.defer(async () => {
+      await sleep(40);
+      throw new Error("so does this one");
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 5 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    await sleep(60); // an unhandled rejection would fail the test here
+  });
+
+  it("expands a nested group that is running into its own running members", async () => {
+    const d = defer();
+    const outer = d.group();
+    outer.defer(function outerHang() {
+      return never();
+    });
+    const inner = outer.group({ limit: 1 });
+    inner.defer(function innerWaiting() {});
+    inner.defer(function innerHang() {
+      return never();
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 20 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["innerHang", "outerHang"]);
+    assert.deepEqual(e.notStarted, ["innerWaiting"]);
+  });
+
+  it("drops a group it never reached: its members never run and their handles are done", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    const h = g.defer(() => log.push("must not run"));
+    d.defer(function hang() {
+      return never();
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 10 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.notStarted, ["DeferGroup"]);
+    assert.equal(h.pending, false);
+    assert.equal(g.disposed, true);
+    assert.deepEqual(log, []);
+  });
+
+  it("works the same for an exit-bound stack's disposeAsync({ timeout })", async () => {
+    const d = defer({ exit: true });
+    const g = d.group();
+    g.defer(function flushA() {
+      return never();
+    });
+    g.defer(function flushB() {
+      return never();
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 10 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["flushB", "flushA"]);
+  });
+});
