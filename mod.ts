@@ -10,6 +10,15 @@
  * throws, and errors are chained with `SuppressedError` exactly as the spec
  * nests them. No dependencies; runs on Deno, Node (22 and later) and Bun.
  *
+ * Beyond what a `using` block can do: `defer({ exit: true })` binds a stack
+ * to the process, so its cleanups still run on Ctrl-C, SIGTERM, a crash or
+ * the end of the event loop ({@linkcode setExitPolicy} sets the signals and
+ * the deadline); `disposeAsync({ timeout })` stops waiting in time and names
+ * the cleanup that hung ({@linkcode DisposeTimeoutError}); `d.group()`
+ * disposes independent resources concurrently; {@linkcode scope} is the
+ * `using` block as a function; `onFailure()`/`commit()` and an opt-in leak
+ * check ({@linkcode setLeakCheck}) complete it.
+ *
  * @example Clean up on failure, keep on success
  * ```ts
  * import { defer } from "@cleanup/defer";
