@@ -19,11 +19,18 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import { FailureHandle, Handle } from "./handle.ts";
-import { type Callable, notAwaited, Slots, Took } from "./slots.ts";
+import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
-import { observe, thenOf } from "./thenable.ts";
+import { thenOf } from "./thenable.ts";
+import {
+  adoptEntry,
+  disposeEntries,
+  notCallable,
+  restOf,
+  useEntry,
+} from "./entries.ts";
+import { FailureHandle, Handle } from "./handle.ts";
 
 /**
  * Options for `DeferStack.group()` and {@linkcode DeferGroup.group}.
@@ -580,39 +587,12 @@ class Group implements DeferGroup {
 
   use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T {
     const storage = this.#open("use");
-    if (value === null || value === undefined) {
-      storage.addNull();
-      return value;
-    }
-    if (typeof value !== "object" && typeof value !== "function") {
-      throw new TypeError(
-        `DeferGroup.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got ${
-          describe(value)
-        }`,
-      );
-    }
-    const asyncMethod = methodOf(
-      value,
-      Symbol.asyncDispose,
-      "Symbol.asyncDispose",
-    );
-    const syncMethod = methodOf(value, Symbol.dispose, "Symbol.dispose");
-    if (asyncMethod === undefined && syncMethod === undefined) {
-      throw new TypeError(
-        "DeferGroup.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
-      );
-    }
-    storage.addUse(value, syncMethod, asyncMethod);
-    return value;
+    return useEntry(storage, value, "DeferGroup");
   }
 
   adopt<T>(value: T, onDispose: (value: T) => unknown): T {
     const storage = this.#open("adopt");
-    if (typeof onDispose !== "function") {
-      throw notCallable("adopt", "onDispose", onDispose);
-    }
-    storage.addAdopt(value, onDispose as Callable);
-    return value;
+    return adoptEntry(storage, value, onDispose, "DeferGroup");
   }
 
   defer<A extends unknown[], R>(
@@ -622,8 +602,11 @@ class Group implements DeferGroup {
   defer(onDispose: Callable): DeferHandle {
     const storage = this.#open("defer");
     if (typeof onDispose !== "function") {
-      throw notCallable("defer", "onDispose", onDispose);
+      throw notCallable("DeferGroup", "defer", "onDispose", onDispose);
     }
+    // Inline, not shared with the other class: the common defer(fn) must
+    // stay small enough for engines to inline it, and its handle then to
+    // be optimised away when the caller drops it.
     const count = arguments.length;
     const top = count === 1
       ? storage.addDefer(onDispose)
@@ -640,7 +623,7 @@ class Group implements DeferGroup {
   onFailure(onFailure: Callable): DeferHandle {
     const storage = this.#open("onFailure");
     if (typeof onFailure !== "function") {
-      throw notCallable("onFailure", "onFailure", onFailure);
+      throw notCallable("DeferGroup", "onFailure", "onFailure", onFailure);
     }
     const count = arguments.length - 1;
     const top = storage.addFailure(
@@ -687,43 +670,7 @@ class Group implements DeferGroup {
   dispose(): void {
     const storage = this.#take();
     if (storage === null) return;
-    storage.begin();
-    // DeferStack.dispose(), line for line: see there.
-    let error: unknown;
-    let hasError = false;
-    for (;;) {
-      try {
-        const result = storage.next(false);
-        const took = storage.took;
-        if (took === Took.END) break;
-        if (took === Took.ASYNC_ONLY) {
-          observe(result, thenOf(result));
-          throw notAwaitedError(
-            storage,
-            "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
-            result,
-          );
-        }
-        const then = result === undefined ? undefined : thenOf(result);
-        if (then !== undefined) {
-          observe(result, then);
-          throw notAwaitedError(
-            storage,
-            "a cleanup returned a promise, which dispose() cannot await",
-            result,
-          );
-        }
-      } catch (e) {
-        if (hasError) {
-          error = suppress(e, error);
-        } else {
-          error = e;
-          hasError = true;
-        }
-      }
-    }
-    storage.retire();
-    if (hasError) throw error;
+    disposeEntries(storage, "DeferGroup");
   }
 
   async disposeAsync(): Promise<void> {
@@ -865,51 +812,4 @@ function limitOf(options: unknown, method: string): number {
     );
   }
   return limit;
-}
-
-function notAwaitedError(
-  storage: Slots,
-  what: string,
-  started: unknown,
-): TypeError {
-  const name = storage.takenName();
-  const error = new TypeError(
-    `DeferGroup.dispose(): ${what} (${
-      JSON.stringify(name)
-    }). Use \`await using\` or disposeAsync()`,
-    { cause: started },
-  );
-  notAwaited.set(error, name);
-  return error;
-}
-
-function notCallable(method: string, name: string, value: unknown): TypeError {
-  return new TypeError(
-    `DeferGroup.${method}(): ${name} must be a function, got ${
-      describe(value)
-    }`,
-  );
-}
-
-function restOf(args: IArguments): unknown[] {
-  const rest = new Array(args.length - 1);
-  for (let i = 1; i < args.length; i++) rest[i - 1] = args[i];
-  return rest;
-}
-
-function methodOf(
-  value: object,
-  key: symbol,
-  name: string,
-): ((this: unknown) => unknown) | undefined {
-  const method = (value as Record<symbol, unknown>)[key];
-  if (method === undefined || method === null) return undefined;
-  if (typeof method !== "function") {
-    throw new TypeError(
-      `DeferGroup.use(): the value's ${name} is not a function, got ${
-        describe(method)
-      }`,
-    );
-  }
-  return method as (this: unknown) => unknown;
 }

@@ -6,7 +6,6 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import { FailureHandle, Handle } from "./handle.ts";
 import {
   type LeakCheckOption,
   leakHandlerFor,
@@ -14,11 +13,18 @@ import {
   unwatch,
   watch,
 } from "./leak_check.ts";
-import { type Callable, notAwaited, Slots, Took } from "./slots.ts";
+import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
-import { observe, thenOf } from "./thenable.ts";
+import {
+  adoptEntry,
+  disposeEntries,
+  notCallable,
+  restOf,
+  useEntry,
+} from "./entries.ts";
+import { FailureHandle, Handle } from "./handle.ts";
 import {
   type DisposeAsyncOptions,
   type Limits,
@@ -198,34 +204,7 @@ export class DeferStack {
   use<T extends AsyncDisposable | Disposable | null | undefined>(value: T): T {
     const storage = this.#storage;
     if (storage === null) throw disposedError("use");
-    if (value === null || value === undefined) {
-      storage.addNull();
-      return value;
-    }
-    if (typeof value !== "object" && typeof value !== "function") {
-      throw new TypeError(
-        `DeferStack.use(): expected an object with Symbol.dispose or Symbol.asyncDispose, got ${
-          describe(value)
-        }`,
-      );
-    }
-    // Each key read at a site of its own: one site fed both symbols
-    // becomes a generic keyed load, several times slower on V8.
-    const asyncMethod = methodOf(
-      (value as unknown as Record<symbol, unknown>)[Symbol.asyncDispose],
-      "Symbol.asyncDispose",
-    );
-    const syncMethod = methodOf(
-      (value as unknown as Record<symbol, unknown>)[Symbol.dispose],
-      "Symbol.dispose",
-    );
-    if (asyncMethod === undefined && syncMethod === undefined) {
-      throw new TypeError(
-        "DeferStack.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method",
-      );
-    }
-    storage.addUse(value, syncMethod, asyncMethod);
-    return value;
+    return useEntry(storage, value, "DeferStack");
   }
 
   /**
@@ -254,11 +233,7 @@ export class DeferStack {
   adopt<T>(value: T, onDispose: (value: T) => unknown): T {
     const storage = this.#storage;
     if (storage === null) throw disposedError("adopt");
-    if (typeof onDispose !== "function") {
-      throw notCallable("adopt", "onDispose", onDispose);
-    }
-    storage.addAdopt(value, onDispose as Callable);
-    return value;
+    return adoptEntry(storage, value, onDispose, "DeferStack");
   }
 
   /**
@@ -307,8 +282,11 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("defer");
     if (typeof onDispose !== "function") {
-      throw notCallable("defer", "onDispose", onDispose);
+      throw notCallable("DeferStack", "defer", "onDispose", onDispose);
     }
+    // Inline, not shared with the other class: the common defer(fn) must
+    // stay small enough for engines to inline it, and its handle then to
+    // be optimised away when the caller drops it.
     const count = arguments.length;
     const top = count === 1
       ? storage.addDefer(onDispose)
@@ -368,7 +346,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("onFailure");
     if (typeof onFailure !== "function") {
-      throw notCallable("onFailure", "onFailure", onFailure);
+      throw notCallable("DeferStack", "onFailure", "onFailure", onFailure);
     }
     const count = arguments.length - 1;
     const top = storage.addFailure(
@@ -585,45 +563,7 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    storage.begin();
-    let error: unknown;
-    let hasError = false;
-    for (;;) {
-      try {
-        const result = storage.next(false);
-        const took = storage.took;
-        if (took === Took.END) break;
-        if (took === Took.ASYNC_ONLY) {
-          observe(result, thenOf(result));
-          throw notAwaitedError(
-            storage,
-            "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
-            result,
-          );
-        }
-        // The built-in ignores what a cleanup returns; only a callable
-        // `then` (read once, a throwing getter counting as none) is async
-        // work this loop must not drop silently.
-        const then = result === undefined ? undefined : thenOf(result);
-        if (then !== undefined) {
-          observe(result, then);
-          throw notAwaitedError(
-            storage,
-            "a cleanup returned a promise, which dispose() cannot await",
-            result,
-          );
-        }
-      } catch (e) {
-        if (hasError) {
-          error = suppress(e, error);
-        } else {
-          error = e;
-          hasError = true;
-        }
-      }
-    }
-    storage.retire();
-    if (hasError) throw error;
+    disposeEntries(storage, "DeferStack");
   }
 
   /**
@@ -823,61 +763,8 @@ export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
 }
 
-/**
- * The TypeError `dispose()` throws for an entry it started but cannot
- * await, naming the entry; remembered for the exit report.
- */
-function notAwaitedError(
-  storage: Slots,
-  what: string,
-  started: unknown,
-): TypeError {
-  const name = storage.takenName();
-  // The started work is the cause: awaiting it still gives its outcome,
-  // which would otherwise be swallowed by the handler attached to it.
-  const error = new TypeError(
-    `DeferStack.dispose(): ${what} (${
-      JSON.stringify(name)
-    }). Use \`await using\` or disposeAsync()`,
-    { cause: started },
-  );
-  notAwaited.set(error, name);
-  return error;
-}
-
-function notCallable(method: string, name: string, value: unknown): TypeError {
-  return new TypeError(
-    `DeferStack.${method}(): ${name} must be a function, got ${
-      describe(value)
-    }`,
-  );
-}
-
-/** The arguments after the first: the ones `defer()` and `onFailure()` bind. */
-function restOf(args: IArguments): unknown[] {
-  const rest = new Array(args.length - 1);
-  for (let i = 1; i < args.length; i++) rest[i - 1] = args[i];
-  return rest;
-}
-
 function disposedError(method: string): ReferenceError {
   return new ReferenceError(
     `DeferStack.${method}(): the stack is already disposed`,
   );
-}
-
-/** GetMethod on a value read: `undefined` if missing, a TypeError if bad. */
-function methodOf(
-  method: unknown,
-  name: string,
-): Callable | undefined {
-  if (method === undefined || method === null) return undefined;
-  if (typeof method !== "function") {
-    throw new TypeError(
-      `DeferStack.use(): the value's ${name} is not a function, got ${
-        describe(method)
-      }`,
-    );
-  }
-  return method as Callable;
 }
