@@ -590,8 +590,10 @@ export class DeferStack {
    * Errors of earlier cleanups are chained before it as usual:
    * `SuppressedError { error: DisposeTimeoutError, suppressed: <earlier> }`.
    * Entries run in the same order with the same error chain as without an
-   * argument; only the microtask timing differs (each await is a race). A
-   * bad argument gives a rejected promise (TypeError or RangeError).
+   * argument; only the microtask timing differs (each await is a race). An
+   * object with a bad field gives a rejected promise (TypeError or
+   * RangeError); an argument that is not an object is ignored, as the
+   * built-in ignores it, and a disposed stack resolves whatever it is given.
    *
    * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves when every entry has run, or rejects
@@ -634,7 +636,13 @@ export class DeferStack {
   // The argument is read from `arguments`, so that `disposeAsync.length` is
   // 0 as on the built-in, and the argument-free call stays the plain loop.
   async disposeAsync(): Promise<void> {
-    if (arguments.length !== 0 && arguments[0] !== undefined) {
+    // Only an object is read as options: the built-in ignores its argument,
+    // and `promise.then(d.disposeAsync.bind(d))` passes whatever settled.
+    // A disposed stack does nothing, whatever it is given.
+    if (
+      arguments.length !== 0 && typeof arguments[0] === "object" &&
+      arguments[0] !== null && this.#storage !== null
+    ) {
       const limits = limitsOf(arguments[0]);
       if (limits !== null) return this.#disposeLimited(limits);
     }
