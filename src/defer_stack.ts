@@ -141,9 +141,13 @@ export class DeferStack {
     if (handler !== null || exit) {
       if (exit) bindExit(this); // throws where there is no process
       this.#extras = {
-        watch: handler === null
-          ? null
-          : watch(this, (this.#storage as Slots).separateTally(), handler),
+        watch: handler === null ? null : watch(
+          this,
+          (this.#storage as Slots).separateTally(),
+          handler,
+          undefined,
+          exit,
+        ),
         exit,
       };
     }
@@ -489,7 +493,7 @@ export class DeferStack {
       next.#extras = {
         watch: w === null
           ? null
-          : watch(next, storage.tally, w.handler, w.createdAt),
+          : watch(next, storage.tally, w.handler, w.createdAt, w.exitBound),
         exit: extras.exit,
       };
       // The new stack takes this one's place among the exit-bound stacks.
