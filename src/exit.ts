@@ -71,8 +71,9 @@ export interface ExitPolicy {
   /**
    * The deadline for the whole exit cleanup, in milliseconds: past it, the
    * process ends with what is still running named in the report. Default
-   * 10 000; `false` or `Infinity` for none. Its timer never keeps the event
-   * loop alive.
+   * 10 000; `false` or `Infinity` for none. Its timer keeps the event loop
+   * alive only during the natural end's cleanup (so that a cleanup waiting
+   * for nothing meets it); after a signal or a crash it does not.
    */
   timeout?: number | false;
   /**
@@ -127,10 +128,11 @@ export interface ExitReport {
   readonly crash: unknown;
   /**
    * Why the cleanup was cut short, or `null` if every cleanup ran:
-   * `"deadline"` (the timeout passed), `"signal"` (a second signal),
-   * `"stalled"` (the event loop ran dry while a cleanup still waited on
-   * something that can never settle), `"exit"` (`process.exit()` was
-   * called meanwhile).
+   * `"deadline"` (the timeout passed), `"signal"` (a second signal during
+   * a signal's cleanup), `"stalled"` (the event loop ran dry while a
+   * cleanup still waited on something that can never settle), `"exit"`
+   * (`process.exit()` was called meanwhile). After `"stalled"` and
+   * `"exit"` the entries not started yet still ran, synchronously.
    */
   readonly cut: "deadline" | "signal" | "stalled" | "exit" | null;
   /** The second signal, when `cut` is `"signal"`. */

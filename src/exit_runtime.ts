@@ -302,7 +302,9 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
           // a frozen event: later listeners go unseen
         }
         prevent.call(event);
-        queueMicrotask(() => {
+        // A microtask: Promise, not queueMicrotask, which the npm build's
+        // typings (no DOM, no Node) do not have.
+        void Promise.resolve().then(() => {
           // Not ours after all (the stacks were disposed meanwhile): what
           // we held back is owed to the runtime.
           if (!hooks.crash(kind, payload, app) && !app) rethrow(kind, payload);
