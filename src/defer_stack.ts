@@ -154,9 +154,13 @@ export class DeferStack {
     if (handler !== null || exit) {
       if (exit) bindExit(this); // throws where there is no process
       this.#extras = {
-        watch: handler === null
-          ? null
-          : watch(this, (this.#storage as Slots).separateTally(), handler),
+        watch: handler === null ? null : watch(
+          this,
+          (this.#storage as Slots).separateTally(),
+          handler,
+          undefined,
+          exit,
+        ),
         exit,
       };
     }
@@ -520,7 +524,7 @@ export class DeferStack {
       next.#extras = {
         watch: w === null
           ? null
-          : watch(next, storage.tally, w.handler, w.createdAt),
+          : watch(next, storage.tally, w.handler, w.createdAt, w.exitBound),
         exit: extras.exit,
       };
       // The new stack takes this one's place among the exit-bound stacks.
@@ -583,8 +587,10 @@ export class DeferStack {
    * Errors of earlier cleanups are chained before it as usual:
    * `SuppressedError { error: DisposeTimeoutError, suppressed: <earlier> }`.
    * Entries run in the same order with the same error chain as without an
-   * argument; only the microtask timing differs (each await is a race). A
-   * bad argument gives a rejected promise (TypeError or RangeError).
+   * argument; only the microtask timing differs (each await is a race). An
+   * object with a bad field gives a rejected promise (TypeError or
+   * RangeError); an argument that is not an object is ignored, as the
+   * built-in ignores it, and a disposed stack resolves whatever it is given.
    *
    * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves when every entry has run, or rejects
@@ -627,7 +633,13 @@ export class DeferStack {
   // The argument is read from `arguments`, so that `disposeAsync.length` is
   // 0 as on the built-in, and the argument-free call stays the plain loop.
   async disposeAsync(): Promise<void> {
-    if (arguments.length !== 0 && arguments[0] !== undefined) {
+    // Only an object is read as options: the built-in ignores its argument,
+    // and `promise.then(d.disposeAsync.bind(d))` passes whatever settled.
+    // A disposed stack does nothing, whatever it is given.
+    if (
+      arguments.length !== 0 && typeof arguments[0] === "object" &&
+      arguments[0] !== null && this.#storage !== null
+    ) {
       const limits = limitsOf(arguments[0]);
       if (limits !== null) return this.#disposeLimited(limits);
     }

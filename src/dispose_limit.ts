@@ -10,8 +10,9 @@
  * @module
  */
 
-import { type Slots, Took } from "./slots.ts";
+import { notAwaited, type Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
+import { observe, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 import { dropGroups, stopGroup } from "./defer_group.ts";
@@ -192,6 +193,56 @@ export function abandonedBy(
   return abandoned.get(signal) ?? [];
 }
 
+/**
+ * What the rest of a disposal cut short by `process.exit()` /
+ * `Deno.exit()` did when run synchronously: see {@linkcode finishSyncUnder}.
+ */
+export interface SyncRest {
+  /** The cleanup still awaited when the exit came, if any (at most one). */
+  running: readonly string[];
+  /**
+   * The stack's error chain: what its cleanups threw before the exit and
+   * while the rest ran, a `TypeError` named in `notAwaited` (slots.ts) for
+   * each async one started; `undefined` with `failed` false if none.
+   */
+  error: unknown;
+  failed: boolean;
+}
+
+/**
+ * The disposals in progress under each abort signal, each as the function
+ * that runs its entries not yet started synchronously. Internal.
+ */
+const inProgress = new Map<AbortSignalLike, Set<() => SyncRest>>();
+
+/**
+ * `process.exit()` / `Deno.exit()` was called while disposals watching
+ * `signal` were in progress (and `signal` has aborted): runs the entries
+ * they had not started yet, synchronously, newest first, as `dispose()`
+ * would (async ones are started and named as not awaited), and returns
+ * what each did. No promise can settle any more: the process is ending.
+ * Internal, for the exit machinery.
+ */
+export function finishSyncUnder(signal: AbortSignalLike): SyncRest[] {
+  const finishers = inProgress.get(signal);
+  if (finishers === undefined) return [];
+  inProgress.delete(signal);
+  return [...finishers].reverse().map((finish) => finish());
+}
+
+/** The TypeError naming an entry started but not awaited at an exit. */
+function notAwaitedAtExit(storage: Slots, started: unknown): TypeError {
+  const name = storage.takenName();
+  const error = new TypeError(
+    `DeferStack.disposeAsync(): the process is exiting, so the async cleanup ${
+      JSON.stringify(name)
+    } was started but not awaited`,
+    { cause: started },
+  );
+  notAwaited.set(error, name);
+  return error;
+}
+
 const STOP: unique symbol = Symbol("stop");
 
 interface Failed {
@@ -278,10 +329,46 @@ export async function unwindLimited(
     }
   };
 
+  // At an explicit exit (or a stall): the entries not started yet run
+  // synchronously, where this loop stopped. What they did is returned
+  // there; should this loop resume, it resolves quietly.
+  let done = false;
+  let drained = false;
+  const finishSync = (): SyncRest => {
+    const runningNames = running ? [storage.takenName()] : [];
+    if (!done && !drained) {
+      drained = true;
+      for (;;) {
+        try {
+          const result = storage.next(false);
+          const took = storage.took;
+          if (took === Took.END) break;
+          const then = result === undefined ? undefined : thenOf(result);
+          if (took === Took.ASYNC_ONLY || then !== undefined) {
+            observe(result, then);
+            fail(notAwaitedAtExit(storage, result));
+          }
+        } catch (e) {
+          fail(e);
+        }
+      }
+      storage.retire();
+    }
+    return { running: runningNames, error, failed: hasError };
+  };
+  let finishers: Set<() => SyncRest> | undefined;
+
   try {
     if (signal !== undefined) {
       if (signal.aborted) giveUp("abort");
-      else signal.addEventListener("abort", onAbort);
+      else {
+        signal.addEventListener("abort", onAbort);
+        finishers = inProgress.get(signal);
+        if (finishers === undefined) {
+          inProgress.set(signal, finishers = new Set());
+        }
+        finishers.add(finishSync);
+      }
     }
     if (stopError === null && timeout !== Infinity) {
       timer = setTimer(() => giveUp("timeout"), timeout);
@@ -302,7 +389,11 @@ export async function unwindLimited(
       // Symbol.dispose fallback, whose result is ignored.
       if (threw && took !== Took.FALLBACK) continue;
       hasAwaited = true;
-      running = true;
+      // Only a thenable can still be running once the call returned: a
+      // synchronous cleanup that returned is done, even while its result
+      // is awaited.
+      running = took !== Took.FALLBACK && result !== null &&
+        (typeof result === "object" || typeof result === "function");
       // Both handlers are attached now: a rejection after we stopped
       // waiting is observed, never unhandled.
       const outcome = await Promise.race([
@@ -319,10 +410,18 @@ export async function unwindLimited(
   } finally {
     if (timer !== undefined) clearTimer(timer);
     if (signal !== undefined) signal.removeEventListener("abort", onAbort);
+    if (finishers !== undefined) {
+      finishers.delete(finishSync);
+      if (finishers.size === 0 && inProgress.get(signal!) === finishers) {
+        inProgress.delete(signal!);
+      }
+    }
+    done = true;
     storage.retire();
     // Groups it never reached: their members never run either.
     dropGroups(storage);
   }
+  if (drained) return;
   if (stopError !== null) fail(stopError);
   if (hasError) throw error;
 }

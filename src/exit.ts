@@ -9,7 +9,7 @@
  */
 
 import type { DeferStack } from "./defer_stack.ts";
-import { abandonedBy, DisposeTimeoutError } from "./dispose_limit.ts";
+import { DisposeTimeoutError, finishSyncUnder } from "./dispose_limit.ts";
 import {
   abortController,
   type AbortControllerLike,
@@ -71,8 +71,9 @@ export interface ExitPolicy {
   /**
    * The deadline for the whole exit cleanup, in milliseconds: past it, the
    * process ends with what is still running named in the report. Default
-   * 10 000; `false` or `Infinity` for none. Its timer never keeps the event
-   * loop alive.
+   * 10 000; `false` or `Infinity` for none. Its timer keeps the event loop
+   * alive only during the natural end's cleanup (so that a cleanup waiting
+   * for nothing meets it); after a signal or a crash it does not.
    */
   timeout?: number | false;
   /**
@@ -127,10 +128,11 @@ export interface ExitReport {
   readonly crash: unknown;
   /**
    * Why the cleanup was cut short, or `null` if every cleanup ran:
-   * `"deadline"` (the timeout passed), `"signal"` (a second signal),
-   * `"stalled"` (the event loop ran dry while a cleanup still waited on
-   * something that can never settle), `"exit"` (`process.exit()` was
-   * called meanwhile).
+   * `"deadline"` (the timeout passed), `"signal"` (a second signal during
+   * a signal's cleanup), `"stalled"` (the event loop ran dry while a
+   * cleanup still waited on something that can never settle), `"exit"`
+   * (`process.exit()` was called meanwhile). After `"stalled"` and
+   * `"exit"` the entries not started yet still ran, synchronously.
    */
   readonly cut: "deadline" | "signal" | "stalled" | "exit" | null;
   /** The second signal, when `cut` is `"signal"`. */
@@ -309,8 +311,18 @@ function policyOf(value: unknown): Policy {
 // ---------------------------------------------------------------------------
 // The registry
 
-/** Open exit-bound stacks, oldest first; disposed from the end. */
-const bound: DeferStack[] = [];
+/**
+ * Open exit-bound stacks, each with its binding's sequence number (a
+ * moved stack takes the old one's): binding, unbinding and moving cost
+ * O(1); the order, newest first, is sorted out only when the process ends.
+ */
+const bound = new Map<DeferStack, number>();
+let sequence = 0;
+/**
+ * While the process ends: the stacks still to dispose, oldest first (taken
+ * from the end); stacks bound meanwhile are sorted in once it runs out.
+ */
+let queue: DeferStack[] | null = null;
 
 interface Installed {
   adapter: ProcessAdapter;
@@ -329,21 +341,45 @@ export function bindExit(stack: DeferStack): void {
       "defer({ exit: true }): there is no process to bind the stack to here (no Deno or process global, as in a browser or a web worker); exit-bound stacks need Deno, Node or Bun",
     );
   }
-  bound.push(stack);
+  if (adapter.workerThread()) {
+    throw new TypeError(
+      "defer({ exit: true }): this is a worker thread, which receives no process signals and whose exit is not the process's; bind the stack in the main thread, or dispose it from the worker's own shutdown code",
+    );
+  }
+  bound.set(stack, sequence++);
   if (installed === null) install(adapter);
 }
 
 /** Unbinds `stack`: it is being disposed. */
 export function unbindExit(stack: DeferStack): void {
-  const i = bound.lastIndexOf(stack);
-  if (i >= 0) bound.splice(i, 1);
-  if (bound.length === 0 && ending === null) uninstall();
+  bound.delete(stack);
+  if (bound.size === 0 && ending === null) uninstall();
 }
 
 /** `from.move()` returned `to`: it takes `from`'s place in the order. */
 export function moveExit(from: DeferStack, to: DeferStack): void {
-  const i = bound.lastIndexOf(from);
-  if (i >= 0) bound[i] = to;
+  const n = bound.get(from);
+  if (n === undefined) return;
+  bound.delete(from);
+  bound.set(to, n);
+  if (queue !== null) {
+    const i = queue.lastIndexOf(from);
+    if (i >= 0) queue[i] = to;
+  }
+}
+
+/** The newest exit-bound stack still open, or `undefined`: while ending. */
+function takeNewest(): DeferStack | undefined {
+  for (;;) {
+    if (queue !== null) {
+      while (queue.length > 0) {
+        const stack = queue.pop() as DeferStack;
+        if (bound.has(stack)) return stack;
+      }
+    }
+    if (bound.size === 0) return undefined;
+    queue = [...bound].sort((a, b) => a[1] - b[1]).map((entry) => entry[0]);
+  }
 }
 
 function install(adapter: ProcessAdapter): void {
@@ -388,6 +424,11 @@ interface Ending {
   cause: ExitCause;
   signal: ExitSignal | null;
   crash: unknown;
+  /**
+   * A signal that arrived during a natural-end or crash cleanup: the
+   * cleanup goes on, then the process ends as killed by it.
+   */
+  lateSignal: ExitSignal | null;
   controller: AbortControllerLike;
   timer: unknown;
   started: number;
@@ -415,6 +456,7 @@ function begin(
     cause,
     signal,
     crash,
+    lateSignal: null,
     controller: abortController(),
     timer: undefined,
     started: Date.now(),
@@ -434,11 +476,18 @@ function begin(
 function onSignal(signal: ExitSignal): void {
   const e = ending;
   if (e !== null) {
+    if (e.finished) return;
+    if (e.cause !== "signal" && e.lateSignal === null) {
+      // The first signal during a natural-end or crash cleanup: let the
+      // cleanup finish, then end as killed by it.
+      e.lateSignal = signal;
+      return;
+    }
     // A second signal: stop waiting, end now, as this signal would.
     cut(e, "signal", signal);
     return;
   }
-  if (bound.length === 0) return;
+  if (bound.size === 0) return;
   run(begin("signal", signal, undefined));
 }
 
@@ -446,12 +495,16 @@ function naturalEnd(): boolean {
   const e = ending;
   if (e !== null) {
     // The loop ran dry while a cleanup still waits: nothing can ever
-    // settle it, so waiting for the deadline would only end the process
-    // the default way (status 0) before the deadline's timer fires.
-    if (!e.finished) cut(e, "stalled", null);
+    // settle it. (At the natural end the deadline's timer keeps the loop
+    // going, so this is a signal's or a crash's cleanup, or no deadline.)
+    // What has not started yet runs now, synchronously.
+    if (!e.finished) {
+      cut(e, "stalled", null);
+      runRestSync(e);
+    }
     return true;
   }
-  if (bound.length === 0) return false;
+  if (bound.size === 0) return false;
   run(begin("natural", null, undefined));
   return true;
 }
@@ -470,7 +523,7 @@ function crash(
   }
   // The application's own listener owns the crash: it decides whether
   // the process lives on, as it would without us.
-  if (handledByApp || bound.length === 0) return false;
+  if (handledByApp || bound.size === 0) return false;
   run(begin(kind, null, error));
   return true;
 }
@@ -488,10 +541,16 @@ function cut(
 async function run(e: Ending): Promise<void> {
   if (current.timeout !== Infinity) {
     e.timer = setTimer(() => cut(e, "deadline", null), current.timeout);
-    e.adapter.unref(e.timer);
+    // At the natural end the deadline's timer keeps the event loop alive
+    // while the cleanup runs (and only then): the loop can no longer run
+    // dry under it, so an exit meanwhile is always an explicit one, and a
+    // cleanup waiting for nothing meets the deadline. After a signal or a
+    // crash the process is ending anyway: the timer must not hold it.
+    if (e.cause !== "natural") e.adapter.unref(e.timer);
   }
-  while (bound.length > 0) {
-    const stack = bound.pop() as DeferStack;
+  for (;;) {
+    const stack = takeNewest();
+    if (stack === undefined) break;
     e.stacks++;
     try {
       // Once the signal aborted, each remaining stack rejects at once,
@@ -530,43 +589,78 @@ function isSuppressed(
     "error" in value && "suppressed" in value;
 }
 
-/** `process.exit()` / `Deno.exit()`: only synchronous work can still run. */
+/** Names the not-awaited entries of a stack's error chain. */
+function addError(e: Ending, error: unknown): void {
+  e.errors.push(error);
+  for (const leaf of leaves(error)) {
+    const name = leaf !== null && typeof leaf === "object"
+      ? notAwaited.get(leaf)
+      : undefined;
+    if (name !== undefined) e.notAwaited.push(name);
+  }
+}
+
+/**
+ * `process.exit()` / `Deno.exit()`: only synchronous work can still run.
+ * Called during an exit cleanup, it stops the waiting, but every entry not
+ * started yet still runs: the rest of the stack being disposed, from where
+ * its loop is, then every stack not reached, newest first.
+ */
 function onExit(): void {
   let e = ending;
   if (e !== null && e.finished) return;
-  const stalled = e !== null && e.cause === "natural";
+  // Without a deadline nothing keeps the loop alive at the natural end:
+  // Node and Bun come here, with no second beforeExit, when the cleanup
+  // awaits only promises nothing can settle. An explicit exit looks the
+  // same then.
+  const stalled = e !== null && e.cause === "natural" &&
+    e.timer === undefined;
   if (e !== null) {
-    // Called while we were cleaning up: stop waiting; what the disposal
-    // in progress left is known synchronously, at the abort. At the
-    // natural end, Node and Bun come here when the cleanup awaits only
-    // promises nothing can settle (no second beforeExit then): stalled.
+    if (e.timer !== undefined) clearTimer(e.timer);
     cut(e, stalled ? "stalled" : "exit", null);
-    for (const stopped of abandonedBy(e.controller.signal)) {
-      e.running.push(...stopped.running);
-      e.notStarted.push(...stopped.notStarted);
-    }
   } else {
     e = begin("exit", null, undefined);
   }
-  while (bound.length > 0) {
-    const stack = bound.pop() as DeferStack;
+  runRestSync(e);
+  e.finished = true;
+  const crashed = e.cause === "uncaughtException" ||
+    e.cause === "unhandledRejection";
+  deliver(e);
+  // The runtime's report of the crash was held back for the cleanup: it
+  // is owed whatever `report` says, and the status must say it failed.
+  if (crashed) e.adapter.reportCrash(e.cause as CrashKind, e.crash);
+  uninstall();
+  queue = null;
+  if (stalled || crashed) raiseStatus(e.adapter, 1);
+}
+
+/**
+ * Runs, synchronously, every entry not started yet: the rest of the stack
+ * whose disposal was cut short (from where its loop is), then every stack
+ * not reached, newest first. Async ones are started and named as not
+ * awaited.
+ */
+function runRestSync(e: Ending): void {
+  for (const rest of finishSyncUnder(e.controller.signal)) {
+    e.running.push(...rest.running);
+    if (rest.failed) addError(e, rest.error);
+  }
+  for (;;) {
+    const stack = takeNewest();
+    if (stack === undefined) break;
     e.stacks++;
     try {
       stack.dispose();
     } catch (error) {
-      e.errors.push(error);
-      for (const leaf of leaves(error)) {
-        const name = leaf !== null && typeof leaf === "object"
-          ? notAwaited.get(leaf)
-          : undefined;
-        if (name !== undefined) e.notAwaited.push(name);
-      }
+      addError(e, error);
     }
   }
-  e.finished = true;
-  deliver(e);
-  uninstall();
-  if (stalled) e.adapter.setExitCode(1);
+}
+
+/** Sets the status to `code` unless something already made it non-zero. */
+function raiseStatus(adapter: ProcessAdapter, code: number): void {
+  const now = adapter.exitCode();
+  if (now === undefined || now === 0) adapter.setExitCode(code);
 }
 
 function finish(e: Ending): void {
@@ -575,24 +669,29 @@ function finish(e: Ending): void {
   deliver(e);
   uninstall();
   ending = null;
+  queue = null;
   const adapter = e.adapter;
-  const signal = e.cutBy ?? e.signal;
+  const signal = e.cutBy ?? e.signal ?? e.lateSignal;
+  const crashed = e.cause === "uncaughtException" ||
+    e.cause === "unhandledRejection";
   if (signal !== null) {
+    // A signal during a crash's cleanup ends the process as that signal
+    // would; the crash is still reported.
+    if (crashed) adapter.reportCrash(e.cause as CrashKind, e.crash);
     if (current.exitCode !== undefined) adapter.exit(current.exitCode);
-    // On Node and Bun, an application listener for the signal still
-    // there owns the end of the process; Deno cannot tell.
-    else if ((adapter.otherSignalListeners(signal) ?? 0) === 0) {
-      adapter.raise(signal);
-    }
+    // Always re-raised, our listener gone: a listener that ends the
+    // process only when it is the last one (signal-exit) must see it.
+    // An application listener sees the signal a second time.
+    else adapter.raise(signal);
     return;
   }
-  if (e.cause === "uncaughtException" || e.cause === "unhandledRejection") {
-    adapter.rethrow(e.cause, e.crash);
+  if (crashed) {
+    adapter.rethrow(e.cause as CrashKind, e.crash);
     return;
   }
-  // The natural end.
-  if (e.cut !== null) adapter.exit(1);
-  else if (e.errors.length > 0) adapter.setExitCode(1);
+  // The natural end: a status someone already set is kept.
+  if (e.cut !== null || e.errors.length > 0) raiseStatus(adapter, 1);
+  if (e.cut !== null) adapter.exit(adapter.exitCode() ?? 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -662,11 +761,15 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
     }[r.cut];
     lines.push(`@cleanup/defer: ${head}`);
     lines.push(`  still running: ${names(r.running)}`);
-    lines.push(
-      `  ${
-        r.cut === "deadline" ? "never started" : "skipped"
-      } (${r.notStarted.length}): ${names(r.notStarted)}`,
-    );
+    // An explicit exit or a stall still runs every entry not started
+    // (synchronously).
+    if (r.cut === "deadline" || r.cut === "signal") {
+      lines.push(
+        `  ${
+          r.cut === "deadline" ? "never started" : "skipped"
+        } (${r.notStarted.length}): ${names(r.notStarted)}`,
+      );
+    }
   }
   if (r.notAwaited.length > 0) {
     lines.push(

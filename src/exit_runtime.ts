@@ -79,8 +79,23 @@ export interface ProcessAdapter {
   exit(code: number): void;
   /** Sets the status the process will end with when its event loop is dry. */
   setExitCode(code: number): void;
-  /** Throws `error` again from a fresh task, for the runtime to report. */
+  /** The status set so far (`process.exitCode`, `Deno.exitCode`). */
+  exitCode(): number | undefined;
+  /**
+   * Ends the process the way the runtime ends it on this crash: Deno
+   * throws it again (its report quotes the error's own stack); Node and
+   * Bun print it as they would and exit 1, since a rethrow's report would
+   * point at our rethrow instead of the original throw.
+   */
   rethrow(kind: CrashKind, error: unknown): void;
+  /**
+   * Prints the crash as close to the runtime's own report as possible,
+   * synchronously, for when the process ends some other way (an explicit
+   * exit, a signal) before the runtime could report it.
+   */
+  reportCrash(kind: CrashKind, error: unknown): void;
+  /** True in a Node or Bun worker thread, which gets no process signals. */
+  workerThread(): boolean;
   /** Makes a timer not keep the event loop alive. */
   unref(timer: unknown): void;
   /** Writes one line (or several) to stderr, synchronously. */
@@ -89,6 +104,7 @@ export interface ProcessAdapter {
 
 interface DenoLike {
   pid: number;
+  inspect?(value: unknown): string;
   build: { os: string };
   addSignalListener(signal: string, fn: () => void): void;
   removeSignalListener(signal: string, fn: () => void): void;
@@ -101,7 +117,12 @@ interface DenoLike {
 interface NodeProcessLike {
   pid: number;
   platform: string;
-  exitCode: number | undefined;
+  version?: string;
+  exitCode: number | string | undefined;
+  execArgv?: readonly string[];
+  env?: Record<string, string | undefined>;
+  versions?: Record<string, string | undefined>;
+  getBuiltinModule?(id: string): unknown;
   on(event: string, fn: (...args: never[]) => void): unknown;
   off(event: string, fn: (...args: never[]) => void): unknown;
   listenerCount(event: string): number;
@@ -214,6 +235,15 @@ function writeError(text: string): void {
 
 function denoAdapter(deno: DenoLike): ProcessAdapter {
   const windows = deno.build.os === "windows";
+  const rethrow = (kind: CrashKind, error: unknown): void => {
+    if (kind === "unhandledRejection") {
+      Promise.reject(error);
+    } else {
+      global.setTimeout(() => {
+        throw error;
+      }, 0);
+    }
+  };
   return {
     kind: "deno",
     windows,
@@ -244,26 +274,47 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         // beforeunload again once it is dry.
         if (hooks.naturalEnd()) event.preventDefault();
       };
-      const onError = (event: CancelableEvent & { error: unknown }): void => {
-        if (
-          hooks.crash("uncaughtException", event.error, event.defaultPrevented)
-        ) {
-          event.preventDefault();
+      // Ours runs before any listener the application adds after binding,
+      // and Deno cannot count listeners: hold the crash back, watch
+      // whether a later listener calls preventDefault() too, and decide
+      // once the event has been dispatched. A listener that prevented it
+      // before ours owns it at once.
+      const onCrash = (
+        kind: CrashKind,
+        event: CancelableEvent,
+        payload: unknown,
+      ): void => {
+        if (event.defaultPrevented) {
+          hooks.crash(kind, payload, true);
+          return;
         }
+        const prevent = event.preventDefault;
+        let app = false;
+        try {
+          Object.defineProperty(event, "preventDefault", {
+            value(): void {
+              app = true;
+              prevent.call(event);
+            },
+            configurable: true,
+          });
+        } catch {
+          // a frozen event: later listeners go unseen
+        }
+        prevent.call(event);
+        // A microtask: Promise, not queueMicrotask, which the npm build's
+        // typings (no DOM, no Node) do not have.
+        void Promise.resolve().then(() => {
+          // Not ours after all (the stacks were disposed meanwhile): what
+          // we held back is owed to the runtime.
+          if (!hooks.crash(kind, payload, app) && !app) rethrow(kind, payload);
+        });
       };
+      const onError = (event: CancelableEvent & { error: unknown }): void =>
+        onCrash("uncaughtException", event, event.error);
       const onRejection = (
         event: CancelableEvent & { reason: unknown },
-      ): void => {
-        if (
-          hooks.crash(
-            "unhandledRejection",
-            event.reason,
-            event.defaultPrevented,
-          )
-        ) {
-          event.preventDefault();
-        }
-      };
+      ): void => onCrash("unhandledRejection", event, event.reason);
       const onUnload = (): void => hooks.exit();
       global.addEventListener("beforeunload", onBeforeUnload);
       global.addEventListener("error", onError);
@@ -295,14 +346,27 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     setExitCode(code) {
       deno.exitCode = code;
     },
-    rethrow(kind, error) {
-      if (kind === "unhandledRejection") {
-        Promise.reject(error);
-      } else {
-        global.setTimeout(() => {
-          throw error;
-        }, 0);
-      }
+    exitCode() {
+      return deno.exitCode;
+    },
+    rethrow,
+    reportCrash(kind, error) {
+      // Deno's own words: "error: Uncaught (in promise) Error: ..."
+      const text = typeof deno.inspect === "function"
+        ? deno.inspect(error)
+        : error instanceof Error
+        ? error.stack ?? String(error)
+        : String(error);
+      writeError(
+        `error: Uncaught ${
+          kind === "unhandledRejection" ? "(in promise) " : ""
+        }${text}`,
+      );
+    },
+    workerThread() {
+      // Deno's workers are web workers: the same Deno namespace, signals
+      // included; left as they are.
+      return false;
     },
     unref: unrefTimer,
     writeError,
@@ -311,6 +375,23 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
 
 function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
   const windows = proc.platform === "win32";
+  const reportCrash = (kind: CrashKind, error: unknown): void => {
+    // What Node and Bun print for a crash, less Node's quote of the
+    // throwing line (only the runtime knows it): the error as
+    // console.error shows it (Bun quotes the line from the stack).
+    if (error instanceof Error) global.console.error(error);
+    else {
+      global.console.error(
+        kind === "unhandledRejection" ? "Uncaught (in promise)" : "Uncaught",
+        error,
+      );
+    }
+    const bun = proc.versions?.bun !== undefined;
+    if (!bun && typeof proc.version === "string") {
+      global.console.error(`\nNode.js ${proc.version}`);
+    }
+  };
+
   return {
     kind: "node",
     windows,
@@ -343,15 +424,26 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
         const app = proc.listenerCount("unhandledRejection") > 1;
         hooks.crash("unhandledRejection", reason, app);
       };
+      // Under --unhandled-rejections=warn, none or warn-with-error-code an
+      // unhandled rejection is not fatal: it is left alone, and without
+      // our listener, which would silence the warning and the status.
+      const rejections = rejectionsFatal(proc);
       const onExit = (): void => hooks.exit();
       proc.on("beforeExit", onBeforeExit);
       proc.on("uncaughtException", onException as (...a: never[]) => void);
-      proc.on("unhandledRejection", onRejection as (...a: never[]) => void);
+      if (rejections) {
+        proc.on("unhandledRejection", onRejection as (...a: never[]) => void);
+      }
       proc.on("exit", onExit);
       return () => {
         proc.off("beforeExit", onBeforeExit);
         proc.off("uncaughtException", onException as (...a: never[]) => void);
-        proc.off("unhandledRejection", onRejection as (...a: never[]) => void);
+        if (rejections) {
+          proc.off(
+            "unhandledRejection",
+            onRejection as (...a: never[]) => void,
+          );
+        }
         proc.off("exit", onExit);
       };
     },
@@ -372,16 +464,55 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     setExitCode(code) {
       proc.exitCode = code;
     },
+    exitCode() {
+      const code = proc.exitCode;
+      return code === undefined || code === "" ? undefined : Number(code);
+    },
     rethrow(kind, error) {
-      if (kind === "unhandledRejection") {
-        Promise.reject(error);
-      } else {
-        global.setTimeout(() => {
-          throw error;
-        }, 0);
+      reportCrash(kind, error);
+      proc.exit(1);
+    },
+    reportCrash,
+    workerThread() {
+      // process.getBuiltinModule (Node 22.3+, Bun) reads the module only
+      // when a stack is bound: nothing is imported at load time, so the
+      // package still loads in a browser.
+      if (typeof proc.getBuiltinModule !== "function") return false;
+      try {
+        const threads = proc.getBuiltinModule("node:worker_threads") as
+          | { isMainThread?: unknown }
+          | undefined;
+        return threads?.isMainThread === false;
+      } catch {
+        return false;
       }
     },
     unref: unrefTimer,
     writeError,
   };
+}
+
+/**
+ * Whether an unhandled rejection ends the process: the mode given by
+ * `--unhandled-rejections` on the command line or in `NODE_OPTIONS` (the
+ * last one wins, as in Node); `throw` (the default) and `strict` are fatal.
+ */
+export function rejectionsFatal(proc: {
+  execArgv?: readonly string[];
+  env?: Record<string, string | undefined>;
+}): boolean {
+  const words = [
+    ...(proc.env?.NODE_OPTIONS ?? "").split(/\s+/),
+    ...(proc.execArgv ?? []),
+  ];
+  let mode = "throw";
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word.startsWith("--unhandled-rejections=")) {
+      mode = word.slice("--unhandled-rejections=".length);
+    } else if (word === "--unhandled-rejections" && i + 1 < words.length) {
+      mode = words[++i];
+    }
+  }
+  return mode !== "warn" && mode !== "none" && mode !== "warn-with-error-code";
 }

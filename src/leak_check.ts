@@ -83,6 +83,12 @@ export interface LeakWatch {
   tally: { readonly live: number } | null;
   readonly createdAt: string;
   readonly handler: LeakHandler;
+  /**
+   * The stack is exit-bound: the exit machinery disposes it as the process
+   * ends, after this check's own exit listener (installed earlier) ran, so
+   * it is not reported then.
+   */
+  readonly exitBound: boolean;
 }
 
 // Read through globalThis: the package is also compiled for npm without
@@ -188,20 +194,24 @@ const registry = new FinalizationRegistry<LeakWatch>((watch) => {
 });
 
 function reportOpenAtExit(): void {
-  for (const watch of [...open]) report(watch, "exit");
+  for (const watch of [...open]) {
+    if (!watch.exitBound) report(watch, "exit");
+  }
 }
 
 /**
  * Starts watching `stack`; the caller keeps the watch up to date. A stack
  * that `move()` made keeps the `createdAt` of the one it came from.
+ * `exitBound`: see {@linkcode LeakWatch.exitBound}.
  */
 export function watch(
   stack: object,
   tally: { readonly live: number },
   handler: LeakHandler,
   createdAt: string = callerFrames(),
+  exitBound = false,
 ): LeakWatch {
-  const w: LeakWatch = { tally, createdAt, handler };
+  const w: LeakWatch = { tally, createdAt, handler, exitBound };
   registry.register(stack, w, stack);
   open.add(w);
   if (!reportingAtExit) {

@@ -128,12 +128,10 @@ describe("disposeAsync({ timeout })", () => {
     assert.deepEqual(await run(true), await run(false));
   });
 
-  it("rejects bad arguments with a TypeError or RangeError, never synchronously, leaving the stack open", async () => {
+  it("rejects options with a bad field with a TypeError or RangeError, never synchronously, leaving the stack open", async () => {
     const d = defer();
     d.defer(() => {});
     const cases: [unknown, ErrorConstructor, RegExp][] = [
-      [null, TypeError, /options must be an object, got null/],
-      [5, TypeError, /options must be an object, got the number 5/],
       [{ timeout: -1 }, RangeError, /timeout must be 0 or more.*got -1/],
       [{ timeout: NaN }, RangeError, /got NaN/],
       [{ timeout: "100" }, TypeError, /timeout must be a number.*"100"/],
@@ -150,6 +148,29 @@ describe("disposeAsync({ timeout })", () => {
       assert.equal(d.disposed, false);
     }
     await d.disposeAsync();
+  });
+
+  it("ignores an argument that is not an object, as the built-in does (a value passed on by then())", async () => {
+    for (const arg of [null, 5, "x", true, () => {}]) {
+      const log: string[] = [];
+      const d = defer();
+      d.defer(() => log.push("first"));
+      d.defer(() => log.push("second"));
+      await d.disposeAsync(arg as never);
+      assert.deepEqual(log, ["second", "first"], String(arg));
+      assert.equal(d.disposed, true);
+    }
+  });
+
+  it("resolves on a disposed stack even when the options are bad, as without options", async () => {
+    const d = defer();
+    d.dispose();
+    assert.equal(await d.disposeAsync({ timeout: -5 }), undefined);
+    assert.equal(await d.disposeAsync({ signal: {} as never }), undefined);
+  });
+
+  it("keeps disposeAsync.length at 0, as on the built-in", () => {
+    assert.equal(defer().disposeAsync.length, 0);
   });
 });
 

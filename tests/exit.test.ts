@@ -11,10 +11,14 @@ const isDeno = g.Deno !== undefined;
 const runtime = isDeno ? "deno" : "Bun" in globalThis ? "bun" : "node";
 
 /** The command line running `script` on this very runtime. */
-function command(script: string, args: string[]): [string, string[]] {
+function command(
+  script: string,
+  args: string[],
+  flags: string[] = [],
+): [string, string[]] {
   // Deno: no permission flags at all; exit-bound stacks need none.
-  if (g.Deno) return [g.Deno.execPath(), ["run", script, ...args]];
-  return [process.execPath, [script, ...args]];
+  if (g.Deno) return [g.Deno.execPath(), ["run", ...flags, script, ...args]];
+  return [process.execPath, [...flags, script, ...args]];
 }
 
 const fixture = fileURLToPath(
@@ -40,8 +44,8 @@ interface Child {
   done: Promise<Outcome>;
 }
 
-function run(script: string, args: string[]): Child {
-  const [cmd, argv] = command(script, args);
+function run(script: string, args: string[], flags?: string[]): Child {
+  const [cmd, argv] = command(script, args, flags);
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -106,8 +110,9 @@ ${stdout}${stderr}`),
 async function scenario(
   name: string,
   signal?: NodeJS.Signals,
+  flags?: string[],
 ): Promise<Outcome> {
-  const child = run(fixture, [name]);
+  const child = run(fixture, [name], flags);
   await child.waitFor("ready");
   if (signal !== undefined) child.kill(signal);
   return await child.done;
@@ -236,12 +241,21 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.stderr, "");
   });
 
-  it("ends with status 1 when a cleanup at the natural end waits for something that cannot happen", async () => {
-    const o = await scenario("stalled");
+  it("keeps the loop alive at the natural end until the deadline names a cleanup waiting for something that cannot happen, status 1", async () => {
+    const o = await scenario("stalled-deadline");
     assert.deepEqual(o.after, ["waitForever started"]);
+    assert.match(o.stderr, /at the natural end passed its 300 ms deadline/);
+    assert.match(o.stderr, /still running: waitForever\n/);
+    assert.match(o.stderr, /never started \(1\): notReached/);
+    assert.equal(o.code, 1);
+    assert.ok(o.ms >= 290 && o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
+  it("without a deadline, reports a cleanup at the natural end waiting for something that cannot happen as stalled, runs the rest, status 1", async () => {
+    const o = await scenario("stalled");
+    assert.deepEqual(o.after, ["waitForever started", "runsAfterTheStall"]);
     assert.match(o.stderr, /stalled/);
     assert.match(o.stderr, /still running: waitForever\n/);
-    assert.match(o.stderr, /skipped \(1\): notReached/);
     assert.equal(o.code, 1);
   });
 
@@ -295,14 +309,132 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.signal, "SIGTERM");
   });
 
-  it("cleans up alongside the application's own signal listener and leaves the end to it", async () => {
+  it("cleans up alongside the application's own signal listener, which sees the signal again at the re-raise and ends the process its way", async () => {
     const o = await scenario("app-listener", "SIGINT");
     assert.ok(o.after.includes("cleanup ran"), o.after.join("\n"));
-    // Deno cannot tell whether other listeners exist: it re-raises, and
-    // the application's listener sees the signal a second time.
     const seen = o.after.filter((l) => l === "app saw SIGINT").length;
-    assert.equal(seen, runtime === "deno" ? 2 : 1);
+    assert.equal(seen, 2);
     assert.equal(o.code, 7);
+  });
+
+  it("ends by the signal when a library re-raises it only as the last listener (signal-exit), after both ran", async () => {
+    const o = await scenario("signal-exit-like", "SIGTERM");
+    assert.deepEqual(o.after, ["cleanup ran", "library hook ran"]);
+    assert.equal(o.signal, "SIGTERM");
+    assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
+  it("still reports the crash, status 1, when a cleanup after it calls exit(0)", async () => {
+    const o = await scenario("crash-exit0");
+    assert.deepEqual(o.after, ["closeServer: exit(0)"]);
+    assert.match(o.stderr, /the original crash\n\s+at .*child\.ts/);
+    assert.equal(o.code, 1);
+  });
+
+  it("still prints the runtime's report of the crash with report: false when a cleanup calls exit(0)", async () => {
+    const o = await scenario("crash-exit0-silent");
+    assert.match(o.stderr, /the original crash\n\s+at .*child\.ts/);
+    assert.doesNotMatch(o.stderr, /@cleanup\/defer/);
+    assert.equal(o.code, 1);
+  });
+
+  it("keeps the status of an exit called by a cleanup at the natural end, and still runs the older synchronous cleanups", async () => {
+    const o = await scenario("natural-exit0");
+    assert.deepEqual(o.after, ["closeServer: exit(0)", "older sync cleanup"]);
+    assert.doesNotMatch(o.stderr, /stalled/);
+    assert.equal(o.code, 0);
+  });
+
+  it("runs every entry not started yet, newest stack first, when a cleanup exits during a signal's cleanup", async () => {
+    const o = await scenario("exit-in-cleanup", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "newest async done",
+      "callsExit",
+      "notAwaitedAsync started",
+      "first registered",
+      "olderAsync started",
+      "older sync",
+    ]);
+    assert.match(
+      o.stderr,
+      /not awaited \(2\): notAwaitedAsync, olderAsync/,
+    );
+    assert.match(o.stderr, /still running: none\n/);
+    assert.doesNotMatch(o.stderr, /skipped/);
+    assert.equal(o.code, 5);
+  });
+
+  it("lets the natural end's cleanup finish on a first signal, then ends as killed by it", async () => {
+    const child = run(fixture, ["natural-signal"]);
+    await child.waitFor("flush started");
+    child.kill("SIGINT");
+    const o = await child.done;
+    assert.deepEqual(o.after, [
+      "flush started",
+      "flush done",
+      "removeLock ran",
+    ]);
+    assert.equal(o.signal, "SIGINT");
+    assert.equal(o.stderr, "");
+  });
+
+  it("keeps a status set before the natural end when a cleanup throws", async () => {
+    const o = await scenario("keep-exit-code");
+    assert.match(o.stderr, /Error: cleanup failed/);
+    assert.equal(o.code, 7);
+  });
+
+  it("does not report an exit-bound stack as leaked at exit(): the exit machinery disposes it", async () => {
+    const o = await scenario("leak-exit-bound");
+    assert.deepEqual(o.after, ["exit cleanup ran"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 0);
+  });
+
+  it("leaves an unhandled rejection alone under --unhandled-rejections=warn", {
+    skip: runtime === "deno",
+  }, async () => {
+    const o = await scenario("rejection-warn", undefined, [
+      "--unhandled-rejections=warn",
+    ]);
+    assert.deepEqual(o.after, [
+      "alive, stack open: true",
+      "cleanup: must not run before the end",
+    ]);
+    assert.equal(o.code, 0);
+  });
+
+  it(
+    "lets an error listener the application added after binding own the crash (Deno)",
+    {
+      skip: runtime !== "deno",
+    },
+    async () => {
+      const o = await scenario("app-error-after");
+      assert.deepEqual(o.after, [
+        "app handled the error",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0);
+    },
+  );
+
+  it("reports an uncaught exception at the user's throw, not at a rethrow of ours", async () => {
+    const o = await scenario("uncaught");
+    assert.match(o.stderr, /boom from a timer/);
+    assert.doesNotMatch(o.stderr, /exit_runtime/);
+    assert.match(o.stderr, /child\.ts/);
+  });
+
+  it("throws a clear TypeError at defer({ exit: true }) in a worker thread", {
+    skip: runtime === "deno",
+  }, async () => {
+    const o = await scenario("worker");
+    assert.ok(
+      o.after.some((l) => /^TypeError: .*worker thread/.test(l)),
+      o.lines.join("\n"),
+    );
   });
 
   it("exits with the policy's exitCode instead of re-raising the signal", async () => {

@@ -4,6 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, DeferStack, setExitPolicy } from "../mod.ts";
+import { rejectionsFatal } from "../src/exit_runtime.ts";
 
 describe("setExitPolicy()", () => {
   it("accepts every documented field and restores the defaults with {}", () => {
@@ -99,4 +100,47 @@ describe("the exit option", () => {
     d.dispose();
     assert.deepEqual(log, ["ran"]);
   });
+});
+
+describe("binding many stacks", () => {
+  it("binds and unbinds in constant time: 60,000 bound stacks disposed oldest first take far less than the seconds a search per unbind took", () => {
+    const stacks: DeferStack[] = [];
+    for (let i = 0; i < 60_000; i++) stacks.push(defer({ exit: true }));
+    const started = Date.now();
+    for (const d of stacks) d.dispose();
+    const ms = Date.now() - started;
+    // A linear search per unbind took about 9 s here; constant time, a
+    // few tens of milliseconds. The bound is loose: CI machines are noisy.
+    assert.ok(ms < 1_500, `disposing took ${ms} ms`);
+  });
+});
+
+describe("--unhandled-rejections", () => {
+  const cases: [string, string[], string | undefined, boolean][] = [
+    ["the default", [], undefined, true],
+    ["throw", ["--unhandled-rejections=throw"], undefined, true],
+    ["strict", ["--unhandled-rejections=strict"], undefined, true],
+    ["warn", ["--unhandled-rejections=warn"], undefined, false],
+    ["none, two words", ["--unhandled-rejections", "none"], undefined, false],
+    [
+      "warn-with-error-code in NODE_OPTIONS",
+      [],
+      "--unhandled-rejections=warn-with-error-code",
+      false,
+    ],
+    [
+      "the command line over NODE_OPTIONS",
+      ["--unhandled-rejections=strict"],
+      "--unhandled-rejections=warn",
+      true,
+    ],
+  ];
+  for (const [what, execArgv, options, fatal] of cases) {
+    it(`reads ${what} as ${fatal ? "fatal" : "not fatal"}`, () => {
+      assert.equal(
+        rejectionsFatal({ execArgv, env: { NODE_OPTIONS: options } }),
+        fatal,
+      );
+    });
+  }
 });
