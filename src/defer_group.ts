@@ -22,7 +22,6 @@ import type { DeferHandle } from "./defer_handle.ts";
 import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
-import { thenOf } from "./thenable.ts";
 import {
   adoptEntry,
   disposeEntries,
@@ -379,6 +378,11 @@ export interface Stopped {
   running: string[];
   /** Members that will never start now, in the order they would have. */
   notStarted: string[];
+  /**
+   * What the members that already settled failed with, chained as the
+   * group's disposal would have chained it; `null` if none failed.
+   */
+  failure: { error: unknown } | null;
 }
 
 /** The internal state of one concurrent disposal. */
@@ -399,6 +403,8 @@ class Run {
   kinds: number[] = [];
   /** For each member awaited: whether it is still running. */
   open: boolean[] = [];
+  /** For each member awaited: its start index. */
+  starts: number[] = [];
   /** The start index of each failed member, and what it failed with. */
   failedAt: number[] = [];
   failures: unknown[] = [];
@@ -411,9 +417,9 @@ class Run {
 
   /** Starts members, newest first, while fewer than `limit` run. */
   pump(): void {
-    // A member settling while another one's synchronous part runs (Deno
-    // can run microtasks inside a timer or console call) must not start
-    // members from inside Slots.next(): the loop below sees it instead.
+    // A member that fails while being started (its `then` threw) settles
+    // from inside this loop: that settle must not start members from
+    // inside it; the loop below goes on instead.
     if (this.pumping) return;
     this.pumping = true;
     const storage = this.storage;
@@ -437,8 +443,23 @@ class Run {
       // finished. Only thenables are awaited.
       if (threw) this.fail(at, result);
       else if (took !== Took.FALLBACK) {
-        const then = thenOf(result);
-        if (then !== undefined) this.await(at, result, then, took);
+        // Read `then` as `await` would: a getter that throws fails the
+        // member (thenOf() would take it for no `then` at all).
+        let then: unknown;
+        if (
+          (typeof result === "object" && result !== null) ||
+          typeof result === "function"
+        ) {
+          try {
+            then = (result as { then?: unknown }).then;
+          } catch (e) {
+            this.fail(at, e);
+            continue;
+          }
+        }
+        if (typeof then === "function") {
+          this.await(at, result, then as Callable, took);
+        }
       }
     }
     this.pumping = false;
@@ -450,9 +471,13 @@ class Run {
     this.bottoms.push(this.storage.cursor);
     this.kinds.push(took);
     this.open.push(true);
+    this.starts.push(at);
     this.active++;
-    const ok = (): void => this.settle(k);
+    const ok = (): void => {
+      if (this.open[k]) this.settle(k);
+    };
     const failed = (e: unknown): void => {
+      if (!this.open[k]) return;
       this.fail(at, e);
       this.settle(k);
     };
@@ -461,7 +486,13 @@ class Run {
     // reads it, in a promise that adopts what it settles with. Either way
     // the callbacks come in a later turn.
     if (then === promiseThen && result instanceof Promise) {
-      then.call(result, ok, failed);
+      // `then` itself may throw (a subclass whose species getter throws):
+      // then the member failed, as its `await` would have.
+      try {
+        then.call(result, ok, failed);
+      } catch (e) {
+        failed(e);
+      }
     } else {
       new Promise<void>((resolve, reject) => {
         then.call(result, resolve, reject);
@@ -499,13 +530,16 @@ class Run {
 
   /** A deadline gave up: start nothing more, say what is left. */
   stop(): Stopped {
-    const out: Stopped = { running: [], notStarted: [] };
+    const out: Stopped = { running: [], notStarted: [], failure: null };
     if (this.stopped) return out;
     this.stopped = true;
     const storage = this.storage;
     for (let k = 0; k < this.open.length; k++) {
       if (!this.open[k]) continue;
       const inner = stopGroup(storage.valueAt(this.bottoms[k], this.kinds[k]));
+      if (inner !== null && inner.failure !== null) {
+        this.fail(this.starts[k], inner.failure.error);
+      }
       if (inner !== null && inner.running.length > 0) {
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
@@ -513,6 +547,7 @@ class Run {
         out.running.push(storage.nameAt(this.bottoms[k], this.kinds[k]));
       }
     }
+    out.failure = this.chain();
     out.notStarted.push(...storage.pendingNames());
     storage.retire();
     dropGroups(storage);

@@ -271,8 +271,10 @@ export async function unwindLimited(
 ): Promise<void> {
   const { signal, timeout } = limits;
   storage.begin();
-  // Whether the entry storage.next() took last is being awaited.
+  // Whether the entry storage.next() took last is being awaited, or is
+  // being called (an abort can come from inside its synchronous part).
   let running = false;
+  let calling = false;
   let stopError: DisposeTimeoutError | null = null;
   let wake: (value: typeof STOP) => void = settled;
   const stop = new Promise<typeof STOP>((resolve) => (wake = resolve));
@@ -281,12 +283,16 @@ export async function unwindLimited(
     if (stopError !== null) return;
     // Awaiting a group: its members still running are named, and those it
     // will now never start come first among the entries never started.
-    const group = running ? stopGroup(storage.takenValue()) : null;
+    const busy = running || calling;
+    const group = busy ? stopGroup(storage.takenValue()) : null;
     const runningNames = group !== null
       ? group.running
-      : running
+      : busy
       ? [storage.takenName()]
       : [];
+    // What the group's members already failed with comes before the stop,
+    // as an earlier entry's error would on a stack.
+    if (group !== null && group.failure !== null) fail(group.failure.error);
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     const cause = reason === "abort" ? signal?.reason : undefined;
@@ -377,12 +383,14 @@ export async function unwindLimited(
     while (stopError === null) {
       let result: unknown;
       let threw = false;
+      calling = true;
       try {
         result = storage.next(true);
       } catch (e) {
         fail(e);
         threw = true;
       }
+      calling = false;
       const took = storage.took;
       if (took === Took.END) break;
       // As in the plain loop: a sync throw is not awaited, except from a

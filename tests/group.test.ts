@@ -127,6 +127,39 @@ describe("d.group() under disposeAsync()", () => {
     });
   });
 
+  it("fails a member whose result has a then getter that throws, as await would", async () => {
+    const d = defer();
+    d.group().defer(() => ({
+      get then(): never {
+        throw new Error("then getter");
+      },
+    }));
+    const e = await rejected(d.disposeAsync());
+    assert.equal((e as Error).message, "then getter");
+  });
+
+  it("fails a member whose promise's then throws, and still runs and chains the others", async () => {
+    class Broken extends Promise<void> {
+      static override get [Symbol.species](): never {
+        throw new Error("species threw");
+      }
+    }
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(() => void log.push("older ran"));
+    g.defer(() => Broken.resolve());
+    g.defer(async () => {
+      throw new Error("newest failed");
+    });
+    const e = await within(2000, rejected(d.disposeAsync()));
+    assert.deepEqual(log, ["older ran"]);
+    assert.deepEqual(chain(e), {
+      error: "species threw",
+      suppressed: "newest failed",
+    });
+  });
+
   it("rejects with a member's error as it is when only one fails", async () => {
     const error = new Error("only one");
     const d = defer();
@@ -616,6 +649,43 @@ describe("a group at a deadline", () => {
     assert.equal(later.pending, false);
     await sleep(60);
     assert.deepEqual(log, []);
+  });
+
+  it("keeps the errors of members that failed before it gave up, under the stop error", async () => {
+    const d = defer();
+    const g = d.group();
+    g.defer(async function failsFast() {
+      throw new Error("disk full");
+    });
+    g.defer(function hangs() {
+      return never();
+    });
+    const e = await rejected(d.disposeAsync({ timeout: 30 }));
+    assert.ok(e instanceof SuppressedError);
+    const s = e as InstanceType<typeof SuppressedError>;
+    assert.ok(s.error instanceof DisposeTimeoutError);
+    assert.deepEqual((s.error as DisposeTimeoutError).running, ["hangs"]);
+    assert.equal((s.suppressed as Error).message, "disk full");
+  });
+
+  it("starts no member after an abort that came from a member's own synchronous part", async () => {
+    const log: string[] = [];
+    const ac = new AbortController();
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    const later = g.defer(function later() {
+      log.push("later ran");
+    });
+    g.defer(async function aborter() {
+      ac.abort();
+      await sleep(10);
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    await sleep(30);
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual((e as DisposeTimeoutError).notStarted, ["later"]);
+    assert.deepEqual(log, []);
+    assert.equal(later.pending, false);
   });
 
   it("observes the later rejections of members it left running", async () => {
