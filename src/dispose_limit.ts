@@ -133,15 +133,12 @@ export interface Limits {
 
 const MAX_TIMER = 2 ** 31 - 1;
 
-/** Validates `disposeAsync()`'s argument: a TypeError or RangeError if bad. */
-export function limitsOf(options: unknown): Limits | null {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `DeferStack.disposeAsync(): options must be an object, got ${
-        describe(options)
-      }`,
-    );
-  }
+/**
+ * Validates the options object given to `disposeAsync()` (anything else is
+ * ignored there, as by the built-in): a TypeError or RangeError if bad,
+ * `null` if it sets no limit.
+ */
+export function limitsOf(options: object): Limits | null {
   const { signal, timeout } = options as DisposeAsyncOptions;
   if (
     signal !== undefined &&
