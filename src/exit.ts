@@ -516,9 +516,22 @@ function crash(
 ): boolean {
   const e = ending;
   if (e !== null) {
+    // The crash that began this ending, delivered again (under Node's
+    // --unhandled-rejections=strict a rejection comes as an uncaught
+    // exception, then as a rejection too): already reported.
+    if (e.crash === error && e.cause !== "natural") return true;
+    if (e.finished) return true;
+    if (e.cause === "natural" && e.crash === undefined && !handledByApp) {
+      // A crash during the natural end's cleanup (Bun runs beforeExit
+      // before a rejection of the last task): without us the runtime would
+      // report it and fail, so it is a crash, reported as one.
+      e.cause = kind;
+      e.crash = error;
+      return true;
+    }
     // Thrown while cleaning up (say, by a cleanup we stopped waiting for):
     // reported with the cleanup errors, the ending goes on.
-    if (!e.finished) e.errors.push(error);
+    e.errors.push(error);
     return true;
   }
   // The application's own listener owns the crash: it decides whether

@@ -247,17 +247,31 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
   return {
     kind: "deno",
     windows,
+    // Through Deno's `process` where it has one: libraries that count the
+    // signal's listeners (signal-exit re-raises only when it is the last)
+    // count `process` listeners, and would not see one added with
+    // Deno.addSignalListener: they would end the process mid-cleanup.
     onSignal(signal, listener) {
+      const proc = global.process;
       try {
-        deno.addSignalListener(signal, listener);
+        if (proc !== undefined && typeof proc.on === "function") {
+          proc.on(signal, listener);
+        } else {
+          deno.addSignalListener(signal, listener);
+        }
         return true;
       } catch {
         return false; // not a signal on this OS (Windows: SIGINT, SIGBREAK)
       }
     },
     offSignal(signal, listener) {
+      const proc = global.process;
       try {
-        deno.removeSignalListener(signal, listener);
+        if (proc !== undefined && typeof proc.off === "function") {
+          proc.off(signal, listener);
+        } else {
+          deno.removeSignalListener(signal, listener);
+        }
       } catch {
         // never added
       }

@@ -319,7 +319,11 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
 
   it("ends by the signal when a library re-raises it only as the last listener (signal-exit), after both ran", async () => {
     const o = await scenario("signal-exit-like", "SIGTERM");
-    assert.deepEqual(o.after, ["cleanup ran", "library hook ran"]);
+    assert.deepEqual(o.after, [
+      "flush done",
+      "cleanup ran",
+      "library hook ran",
+    ]);
     assert.equal(o.signal, "SIGTERM");
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
@@ -391,8 +395,30 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 0);
   });
 
+  it("reports a rejection in the last task as a crash, once, status 1", async () => {
+    const o = await scenario("late-rejection");
+    assert.deepEqual(o.after, ["cleanup ran"]);
+    assert.equal(o.code, 1);
+    assert.equal(
+      o.stderr.match(/RangeError: late rejection/g)?.length,
+      1,
+      o.stderr,
+    );
+    assert.doesNotMatch(o.stderr, /cleanup error/);
+  });
+
   // Node's and Bun's flag; Deno has no such mode.
   if (runtime !== "deno") {
+    it("reports a crash once under --unhandled-rejections=strict", async () => {
+      const o = await scenario("late-rejection", undefined, [
+        "--unhandled-rejections=strict",
+      ]);
+      assert.deepEqual(o.after, ["cleanup ran"]);
+      assert.equal(o.code, 1);
+      assert.doesNotMatch(o.stderr, /cleanup error/);
+      assert.match(o.stderr, /late rejection/);
+    });
+
     it("leaves an unhandled rejection alone under --unhandled-rejections=warn", async () => {
       const o = await scenario("rejection-warn", undefined, [
         "--unhandled-rejections=warn",
