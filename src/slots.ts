@@ -74,6 +74,15 @@ function isFailure(marker: unknown): boolean {
 /** A callable as stored: called with whatever arguments the record holds. */
 export type Callable = (...args: unknown[]) => unknown;
 
+/**
+ * Whether `top`, a record's top slot, is a whole `defer(fn)` record: the
+ * function itself, called with no arguments. The one fact of the layout a
+ * loop may use without {@linkcode Slots.next}, for its hot path.
+ */
+export function isDeferRecord(top: unknown): top is () => unknown {
+  return typeof top === "function";
+}
+
 /** `fn(arg)`, `fn(...arg)` or `fn()` as `marker` says, `this` undefined. */
 function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
   if (marker === DEFERN || marker === FAILN) return fn(...(arg as unknown[]));
