@@ -22,6 +22,7 @@ import type { DeferHandle } from "./defer_handle.ts";
 import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
+import { readThen } from "./thenable.ts";
 import {
   adoptEntry,
   disposeEntries,
@@ -446,16 +447,11 @@ class Run {
         // Read `then` as `await` would: a getter that throws fails the
         // member (thenOf() would take it for no `then` at all).
         let then: unknown;
-        if (
-          (typeof result === "object" && result !== null) ||
-          typeof result === "function"
-        ) {
-          try {
-            then = (result as { then?: unknown }).then;
-          } catch (e) {
-            this.fail(at, e);
-            continue;
-          }
+        try {
+          then = readThen(result);
+        } catch (e) {
+          this.fail(at, e);
+          continue;
         }
         if (typeof then === "function") {
           this.await(at, result, then as Callable, took);

@@ -7,6 +7,7 @@
 import { type DeferOptions, DeferStack } from "./defer_stack.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
+import { readThen } from "./thenable.ts";
 
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
@@ -83,12 +84,9 @@ export function scope<T>(
     // A promise is one whatever its `then` says, as `await` sees it; any
     // other value's `then` is read once, inside the block: a getter that
     // throws fails the body, as it would fail an `await using` block.
-    if (result instanceof Promise) {
-      then = Promise.prototype.then;
-    } else if (
-      (typeof result === "object" && result !== null) ||
-      typeof result === "function"
-    ) then = (result as { then?: unknown }).then;
+    then = result instanceof Promise
+      ? Promise.prototype.then
+      : readThen(result);
   } catch (error) {
     try {
       stack.dispose();

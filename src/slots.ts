@@ -408,10 +408,7 @@ export class Slots implements Tally {
    * a function value); `"anonymous"` when there is none. For reports only.
    */
   takenName(): string {
-    const bottom = this.cursor;
-    return this.took === Took.FUNCTION
-      ? functionName(this.items[bottom])
-      : valueName(this.items[bottom + 1]);
+    return this.nameAt(this.cursor, this.took);
   }
 
   /**

@@ -8,15 +8,24 @@
 import type { Callable } from "./slots.ts";
 
 /**
- * The callable `then` of `value`, read once, or `undefined`: what `await`
- * would treat as a promise. A `then` getter that throws counts as none.
+ * The `then` of `value` read once, as `await` reads it: `undefined` for a
+ * primitive, and a getter that throws throws here too.
  */
-export function thenOf(value: unknown): Callable | undefined {
+export function readThen(value: unknown): unknown {
   if (
     (typeof value !== "object" && typeof value !== "function") || value === null
   ) return undefined;
+  return (value as { then?: unknown }).then;
+}
+
+/**
+ * The callable `then` of `value`, read once, or `undefined`: what `await`
+ * would treat as a promise. A `then` getter that throws counts as none,
+ * for the checks that must not add an error the built-in would not give.
+ */
+export function thenOf(value: unknown): Callable | undefined {
   try {
-    const then = (value as { then?: unknown }).then;
+    const then = readThen(value);
     return typeof then === "function" ? then as Callable : undefined;
   } catch {
     return undefined;
