@@ -7,14 +7,7 @@
  * @module
  */
 
-import {
-  type Callable,
-  isDeferRecord,
-  notAwaited,
-  type Slots,
-  Took,
-} from "./slots.ts";
-import { suppress } from "./suppressed_error.ts";
+import { type Callable, notAwaited, type Slots, Took } from "./slots.ts";
 import { describe } from "./describe.ts";
 import { observe, thenOf } from "./thenable.ts";
 
@@ -81,61 +74,40 @@ export function restOf(args: IArguments): unknown[] {
  * Retires `storage`. Throws the single error or the chain.
  */
 export function disposeEntries(storage: Slots, owner: string): void {
-  storage.begin();
-  // The same array throughout: slots do not move while unwinding.
-  const items = storage.items;
-  let error: unknown;
-  let hasError = false;
-  for (;;) {
-    try {
-      // The common record, a one-slot `defer(fn)`, without the general
-      // walk of next(): 18–25% of a 10^6-entry unwind on V8.
-      const p = storage.cursor - 1;
-      const top = p >= 0 ? items[p] : undefined;
-      let result: unknown;
-      if (isDeferRecord(top)) {
-        storage.cursor = p;
-        storage.took = Took.FUNCTION;
-        result = top();
-        if (result === undefined) continue;
-      } else {
-        result = storage.next(false);
-      }
-      const took = storage.took;
-      if (took === Took.END) break;
-      if (took === Took.ASYNC_ONLY) {
-        observe(result, thenOf(result));
-        throw notAwaitedError(
-          storage,
-          owner,
-          "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
-          result,
-        );
-      }
-      // The built-in ignores what a cleanup returns; only a callable
-      // `then` (read once, a throwing getter counting as none) is async
-      // work this loop must not drop silently.
-      const then = result === undefined ? undefined : thenOf(result);
-      if (then !== undefined) {
-        observe(result, then);
-        throw notAwaitedError(
-          storage,
-          owner,
-          "a cleanup returned a promise, which dispose() cannot await",
-          result,
-        );
-      }
-    } catch (e) {
-      if (hasError) {
-        error = suppress(e, error);
-      } else {
-        error = e;
-        hasError = true;
-      }
-    }
+  storage.unwindSync(settleSync, owner);
+}
+
+/**
+ * What `dispose()` makes of a result: the built-in ignores it, but a
+ * callable `then` (read once, a throwing getter counting as none) is async
+ * work this loop must not drop silently, and neither is the disposal of a
+ * value with only `Symbol.asyncDispose`.
+ */
+function settleSync(
+  storage: Slots,
+  result: unknown,
+  took: number,
+  owner: string,
+): void {
+  if (took === Took.ASYNC_ONLY) {
+    observe(result, thenOf(result));
+    throw notAwaitedError(
+      storage,
+      owner,
+      "a value with only Symbol.asyncDispose cannot be disposed synchronously; its disposal was started but not awaited",
+      result,
+    );
   }
-  storage.retire();
-  if (hasError) throw error;
+  const then = thenOf(result);
+  if (then !== undefined) {
+    observe(result, then);
+    throw notAwaitedError(
+      storage,
+      owner,
+      "a cleanup returned a promise, which dispose() cannot await",
+      result,
+    );
+  }
 }
 
 /**

@@ -48,11 +48,14 @@
  * reach the stack, and would then keep it alive).
  *
  * This module is the only one that knows the layout: `DeferStack` registers
- * through the `add*` methods, and every dispose loop (sync, async, with a
- * deadline) takes records one at a time through {@linkcode Slots.next}.
+ * through the `add*` methods; the sync dispose loop is here
+ * ({@linkcode Slots.unwindSync}), and every other (async, with a deadline,
+ * a group's) takes records one at a time through {@linkcode Slots.next}.
  *
  * @module
  */
+
+import { suppress } from "./suppressed_error.ts";
 
 const DEFER1 = 1; // fn, arg, DEFER1: fn(arg)
 const DEFERN = 2; // fn, args, DEFERN: fn(...args)
@@ -75,19 +78,24 @@ function isFailure(marker: unknown): boolean {
 export type Callable = (...args: unknown[]) => unknown;
 
 /**
- * Whether `top`, a record's top slot, is a whole `defer(fn)` record: the
- * function itself, called with no arguments. The one fact of the layout a
- * loop may use without {@linkcode Slots.next}, for its hot path.
+ * What {@linkcode Slots.unwindSync} hands a result it must not ignore:
+ * throws to put an error in the chain in the entry's place.
  */
-export function isDeferRecord(top: unknown): top is () => unknown {
-  return typeof top === "function";
-}
+export type Settle = (
+  slots: Slots,
+  result: unknown,
+  took: number,
+  owner: string,
+) => void;
 
 /** `fn(arg)`, `fn(...arg)` or `fn()` as `marker` says, `this` undefined. */
 function invoke(fn: Callable, arg: unknown, marker: unknown): unknown {
+  if (marker === DEFER1 || marker === ADOPT || marker === FAIL1) {
+    return fn(arg);
+  }
   if (marker === DEFERN || marker === FAILN) return fn(...(arg as unknown[]));
   if (marker === FAIL0) return fn();
-  return fn(arg);
+  throw new TypeError(`DeferStack: corrupt record ${String(marker)}`);
 }
 
 /**
@@ -334,6 +342,87 @@ export class Slots implements Tally {
   begin(): void {
     this.unwinding = true;
     this.cursor = this.items.length;
+  }
+
+  /**
+   * Runs every pending record, newest first, as `dispose()` does, and
+   * retires this storage: every record runs whatever the others throw,
+   * and the errors are chained as the spec nests them (the newest error
+   * suppresses the earlier ones). The loop keeps its position in a local
+   * and decodes every record in place: a call per record into
+   * {@linkcode Slots.next} cost Bun a fifth of a small stack's disposal.
+   *
+   * `settle(this, result, took, owner)` judges what the built-in would
+   * ignore but this library must not drop: it is called, with `took` also
+   * in {@linkcode Slots.took}, for every result other than `undefined` and
+   * for every value with only `Symbol.asyncDispose`, and throws to put an
+   * error in the chain. Throws the single error or the chain.
+   */
+  unwindSync(settle: Settle, owner: string): void {
+    this.begin();
+    // The same array throughout: slots do not move while unwinding.
+    const items = this.items;
+    let p = items.length;
+    let error: unknown;
+    let hasError = false;
+    while (p > 0) {
+      const top = items[--p];
+      let result: unknown;
+      let took: number = Took.FUNCTION;
+      try {
+        if (typeof top === "function") {
+          // The common record, a one-slot `defer(fn)`, first and short.
+          this.cursor = p;
+          result = top();
+          if (result === undefined) continue;
+        } else if (typeof top === "object") {
+          this.cursor = --p;
+          took = Took.METHOD;
+          result = (items[p] as Callable).call(top);
+        } else if (top === HOLE1) {
+          continue;
+        } else if (top === HOLE3) {
+          p -= 2;
+          continue;
+        } else if (top === NULL) {
+          this.sawNull = true;
+          continue;
+        } else if (top === USE_BOTH) {
+          this.cursor = p -= 3;
+          took = Took.METHOD;
+          result = (items[p + 2] as Callable).call(items[p + 1]);
+        } else {
+          this.cursor = p -= 2;
+          if (top === ADOPT || top === DEFER1 || top === FAIL1) {
+            // Through a local: `items[p](…)` would pass `items` as `this`.
+            const fn = items[p] as Callable;
+            result = fn(items[p + 1]);
+          } else if (top === USE) {
+            took = Took.METHOD;
+            result = (items[p] as Callable).call(items[p + 1]);
+          } else if (top === USE_ASYNC) {
+            took = Took.ASYNC_ONLY;
+            result = (items[p] as Callable).call(items[p + 1]);
+          } else {
+            result = invoke(items[p] as Callable, items[p + 1], top);
+          }
+        }
+        if (result !== undefined || took === Took.ASYNC_ONLY) {
+          this.took = took;
+          settle(this, result, took, owner);
+        }
+      } catch (e) {
+        if (hasError) {
+          error = suppress(e, error);
+        } else {
+          error = e;
+          hasError = true;
+        }
+      }
+    }
+    this.cursor = 0;
+    this.retire();
+    if (hasError) throw error;
   }
 
   /**

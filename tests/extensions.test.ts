@@ -181,6 +181,23 @@ describe("defer(fn, ...args)", () => {
     d.dispose();
     assert.deepEqual(seen, [[undefined, null]]);
   });
+
+  it("calls the cleanup with this undefined, whatever it binds, under both disposals", async () => {
+    const selves: unknown[] = [];
+    function record(this: unknown, ..._args: unknown[]): void {
+      selves.push(this);
+    }
+    for (const how of ["dispose", "disposeAsync"] as const) {
+      const d = defer();
+      d.defer(record, 1);
+      d.defer(record, 1, 2);
+      d.onFailure(record, 1);
+      d.onFailure(record, 1, 2);
+      d.onFailure(record);
+      await d[how]();
+    }
+    assert.deepEqual(selves, new Array(10).fill(undefined));
+  });
 });
 
 describe("release()", () => {
