@@ -7,6 +7,7 @@
 
 import type { DeferHandle } from "./defer_handle.ts";
 import {
+  leakCheckDefault,
   type LeakCheckOption,
   leakHandlerFor,
   type LeakWatch,
@@ -129,6 +130,14 @@ export class DeferStack {
    * or if the engine lacks `Symbol.dispose` or `Symbol.asyncDispose`.
    */
   constructor(options?: DeferOptions) {
+    // The common `defer()` has nothing to check or set up: one branch.
+    if (options !== undefined || unsupported !== null || leakCheckDefault()) {
+      this.#setUp(options);
+    }
+  }
+
+  /** The constructor's work for options, a default leak check, an old engine. */
+  #setUp(options: DeferOptions | undefined): void {
     // Without the symbols the stack could not work with `using` at all:
     // say so here, not with a misleading error at the first use().
     if (unsupported !== null) throw new TypeError(unsupported);
@@ -632,17 +641,39 @@ export class DeferStack {
   disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
   // The argument is read from `arguments`, so that `disposeAsync.length` is
   // 0 as on the built-in, and the argument-free call stays the plain loop.
-  async disposeAsync(): Promise<void> {
+  disposeAsync(): Promise<void> {
     // Only an object is read as options: the built-in ignores its argument,
     // and `promise.then(d.disposeAsync.bind(d))` passes whatever settled.
-    // A disposed stack does nothing, whatever it is given.
+    // A disposed stack does nothing, whatever it is given. Not an async
+    // function itself: reading `arguments` there costs JavaScriptCore an
+    // arguments object per call.
+    if (!DeferStack.#isStack(this)) {
+      return Promise.reject(
+        new TypeError("DeferStack.disposeAsync(): this is not a DeferStack"),
+      );
+    }
     if (
       arguments.length !== 0 && typeof arguments[0] === "object" &&
       arguments[0] !== null && this.#storage !== null
     ) {
-      const limits = limitsOf(arguments[0]);
+      let limits: Limits | null;
+      try {
+        limits = limitsOf(arguments[0]);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       if (limits !== null) return this.#disposeLimited(limits);
     }
+    return this.#unwindAsync();
+  }
+
+  /** Whether `value` is a `DeferStack`: its brand, as the built-ins check. */
+  static #isStack(value: unknown): boolean {
+    return typeof value === "object" && value !== null && #storage in value;
+  }
+
+  /** `disposeAsync()` without a deadline: the spec's loop. */
+  async #unwindAsync(): Promise<void> {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;

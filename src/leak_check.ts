@@ -158,6 +158,11 @@ export function setLeakCheck(option: LeakCheckOption): void {
   globalHandler = handlerOf(option, "setLeakCheck(): option");
 }
 
+/** Whether {@linkcode setLeakCheck} turned the check on for new stacks. */
+export function leakCheckDefault(): boolean {
+  return globalHandler !== null;
+}
+
 /** The handler for a stack created with `option` (undefined: the global). */
 export function leakHandlerFor(
   option: LeakCheckOption | undefined,

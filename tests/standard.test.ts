@@ -393,6 +393,18 @@ describe("disposeAsync()", () => {
     assert.ok((await rejected(result)) instanceof TypeError);
   });
 
+  it("never throws synchronously for a primitive receiver", async () => {
+    for (const receiver of [undefined, null, 42, "stack"]) {
+      let result: Promise<void> = Promise.resolve();
+      assert.doesNotThrow(() => {
+        result = DeferStack.prototype.disposeAsync.call(
+          receiver as unknown as DeferStack,
+        );
+      });
+      assert.ok((await rejected(result)) instanceof TypeError);
+    }
+  });
+
   it("prefers Symbol.asyncDispose over Symbol.dispose", async () => {
     const log: string[] = [];
     const d = defer();
