@@ -25,9 +25,9 @@ import { describe } from "./describe.ts";
 import { readThen } from "./thenable.ts";
 import {
   adoptEntry,
-  disposeEntries,
   notCallable,
   restOf,
+  settleSync,
   useEntry,
 } from "./entries.ts";
 import { FailureHandle, Handle } from "./handle.ts";
@@ -701,7 +701,7 @@ class Group implements DeferGroup {
   dispose(): void {
     const storage = this.#take();
     if (storage === null) return;
-    disposeEntries(storage, "DeferGroup");
+    storage.unwindSync(settleSync, "DeferGroup");
   }
 
   async disposeAsync(): Promise<void> {

@@ -20,9 +20,9 @@ import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
 import {
   adoptEntry,
-  disposeEntries,
   notCallable,
   restOf,
+  settleSync,
   useEntry,
 } from "./entries.ts";
 import { FailureHandle, Handle } from "./handle.ts";
@@ -576,7 +576,7 @@ export class DeferStack {
     if (storage === null) return;
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    disposeEntries(storage, "DeferStack");
+    storage.unwindSync(settleSync, "DeferStack");
   }
 
   /**

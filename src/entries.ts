@@ -67,23 +67,14 @@ export function restOf(args: IArguments): unknown[] {
 }
 
 /**
- * Runs every pending entry of `storage`, newest first, as `dispose()` does:
- * every entry runs whatever the others throw, errors chained as the spec
- * nests them; async work it cannot await is started, its rejection
- * handled, and a TypeError naming the entry takes its place in the chain.
- * Retires `storage`. Throws the single error or the chain.
+ * What `dispose()` makes of a result, for {@linkcode Slots.unwindSync}:
+ * the built-in ignores it, but a callable `then` (read once, a throwing
+ * getter counting as none) is async work that must not be dropped
+ * silently, and neither is the disposal of a value with only
+ * `Symbol.asyncDispose`. Either is started, its rejection handled, and a
+ * TypeError naming the entry takes its place in the chain.
  */
-export function disposeEntries(storage: Slots, owner: string): void {
-  storage.unwindSync(settleSync, owner);
-}
-
-/**
- * What `dispose()` makes of a result: the built-in ignores it, but a
- * callable `then` (read once, a throwing getter counting as none) is async
- * work this loop must not drop silently, and neither is the disposal of a
- * value with only `Symbol.asyncDispose`.
- */
-function settleSync(
+export function settleSync(
   storage: Slots,
   result: unknown,
   took: number,

@@ -55,7 +55,11 @@
  * @module
  */
 
-import { suppress } from "./suppressed_error.ts";
+import {
+  type SuppressedErrorLike,
+  suppressUntraced,
+  traceFrom,
+} from "./suppressed_error.ts";
 
 const DEFER1 = 1; // fn, arg, DEFER1: fn(arg)
 const DEFERN = 2; // fn, args, DEFERN: fn(...args)
@@ -356,7 +360,10 @@ export class Slots implements Tally {
    * ignore but this library must not drop: it is called, with `took` also
    * in {@linkcode Slots.took}, for every result other than `undefined` and
    * for every value with only `Symbol.asyncDispose`, and throws to put an
-   * error in the chain. Throws the single error or the chain.
+   * error in the chain. Throws the single error or the chain; the links
+   * of a chain are made without a stack trace of their own where the
+   * engine allows (see `suppressUntraced()`), and the one thrown gets the
+   * trace from this method's caller on, as the built-in's has.
    */
   unwindSync(settle: Settle, owner: string): void {
     this.begin();
@@ -365,6 +372,7 @@ export class Slots implements Tally {
     let p = items.length;
     let error: unknown;
     let hasError = false;
+    let chained = false;
     while (p > 0) {
       const top = items[--p];
       let result: unknown;
@@ -413,7 +421,8 @@ export class Slots implements Tally {
         }
       } catch (e) {
         if (hasError) {
-          error = suppress(e, error);
+          error = suppressUntraced(e, error);
+          chained = true;
         } else {
           error = e;
           hasError = true;
@@ -422,6 +431,9 @@ export class Slots implements Tally {
     }
     this.cursor = 0;
     this.retire();
+    if (chained) {
+      traceFrom(error as SuppressedErrorLike, Slots.prototype.unwindSync);
+    }
     if (hasError) throw error;
   }
 

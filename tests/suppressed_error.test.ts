@@ -41,6 +41,57 @@ describe("the errors DeferStack chains", () => {
       );
     }
   });
+
+  it("give the error dispose() throws a stack trace from dispose() on, without the library's frames", () => {
+    const d = defer();
+    for (const name of ["a", "b", "c"]) {
+      d.defer(() => {
+        throw new Error(name);
+      });
+    }
+    function disposeHere(): void {
+      d.dispose();
+    }
+    const e = thrown(disposeHere) as Chained;
+    const frames = (e.stack ?? "").split("\n").slice(1);
+    assert.match(frames[0], /dispose/);
+    assert.match(frames[1], /disposeHere/);
+    assert.ok(
+      !/at (Slots\.)?unwindSync|at suppress/.test(e.stack ?? ""),
+      `library frames in ${e.stack}`,
+    );
+  });
+
+  it("keep a stack string on every link of a long chain", () => {
+    const d = defer();
+    for (let i = 0; i < 5; i++) {
+      d.defer(() => {
+        throw new Error(String(i));
+      });
+    }
+    let link: unknown = thrown(() => d.dispose());
+    let links = 0;
+    while (link instanceof SuppressedError) {
+      assert.equal(typeof link.stack, "string");
+      assert.match(link.stack as string, /^SuppressedError/);
+      links++;
+      link = link.suppressed;
+    }
+    assert.equal(links, 4);
+  });
+
+  it("leave Error.stackTraceLimit as it was, 0 included", () => {
+    const before = Error.stackTraceLimit;
+    try {
+      for (const limit of [7, 0]) {
+        Error.stackTraceLimit = limit;
+        chainedBy(defer);
+        assert.equal(Error.stackTraceLimit, limit);
+      }
+    } finally {
+      Error.stackTraceLimit = before;
+    }
+  });
 });
 
 // The fallback is tested on every runtime, and compared with the native
