@@ -86,6 +86,12 @@ interface Extras {
 }
 
 /**
+ * The entries `move()` hands to the stack it creates, for the constructor
+ * to take instead of making its own; `null` at every other time.
+ */
+let handedOver: Slots | null = null;
+
+/**
  * A stack of cleanups that runs them last-in, first-out when disposed. It is
  * a drop-in for both standard stacks, `DisposableStack` and
  * `AsyncDisposableStack`: `using d = defer()` disposes it synchronously,
@@ -115,7 +121,7 @@ interface Extras {
  */
 export class DeferStack {
   /** The entries; `null` once the stack is disposed or moved. */
-  #storage: Slots | null = new Slots();
+  #storage: Slots | null;
   /**
    * What only some stacks have (the leak check, the exit binding), in one
    * field: a plain stack pays one null check per disposal for both.
@@ -130,6 +136,13 @@ export class DeferStack {
    * or if the engine lacks `Symbol.dispose` or `Symbol.asyncDispose`.
    */
   constructor(options?: DeferOptions) {
+    if (handedOver !== null) {
+      // move(): the new stack takes the old one's entries as they are.
+      this.#storage = handedOver;
+      handedOver = null;
+      return;
+    }
+    this.#storage = new Slots();
     // The common `defer()` has nothing to check or set up: one branch.
     if (options !== undefined || unsupported !== null || leakCheckDefault()) {
       this.#setUp(options);
@@ -522,8 +535,10 @@ export class DeferStack {
   move(): DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("move");
-    const next = new DeferStack({ leakCheck: false });
-    next.#storage = storage;
+    // Made without a Slots of its own or the constructor's checks; the
+    // leak check and the exit binding are handed over below.
+    handedOver = storage;
+    const next = new DeferStack();
     this.#storage = null;
     const extras = this.#extras;
     if (extras !== null) {
