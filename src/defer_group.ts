@@ -592,7 +592,8 @@ class Group implements DeferGroup {
   }
 
   get size(): number {
-    return this.#storage === null ? 0 : this.#storage.tally.live;
+    const storage = this.#storage;
+    return storage === null || storage.retired ? 0 : storage.tally.live;
   }
 
   get limit(): number {
