@@ -14,8 +14,7 @@ import {
   unwatch,
   watch,
 } from "./leak_check.ts";
-import { type Callable, Slots, Took } from "./slots.ts";
-import { suppress } from "./suppressed_error.ts";
+import { type Callable, Slots } from "./slots.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
 import {
@@ -688,54 +687,12 @@ export class DeferStack {
   }
 
   /** `disposeAsync()` without a deadline: the spec's loop. */
-  async #unwindAsync(): Promise<void> {
+  #unwindAsync(): Promise<void> {
     const storage = this.#storage;
-    if (storage === null) return;
+    if (storage === null) return Promise.resolve();
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    storage.begin();
-    let error: unknown;
-    let hasError = false;
-    // The spec's DisposeResources: a use(null) owes one await unless some
-    // other entry awaited.
-    let hasAwaited = false;
-    for (;;) {
-      let result: unknown;
-      let failure: unknown;
-      let failed = false;
-      try {
-        result = storage.next(true);
-      } catch (e) {
-        failure = e;
-        failed = true;
-      }
-      const took = storage.took;
-      if (took === Took.END) break;
-      // A cleanup that threw synchronously is not awaited. The spec wraps a
-      // Symbol.dispose fallback in a function that ignores its result and
-      // returns a promise, which is awaited: one await, after which a
-      // throw surfaces as a rejection.
-      if (!failed || took === Took.FALLBACK) {
-        hasAwaited = true;
-        try {
-          await (took === Took.FALLBACK ? undefined : result);
-        } catch (e) {
-          failure = e;
-          failed = true;
-        }
-      }
-      if (failed) {
-        if (hasError) {
-          error = suppress(failure, error);
-        } else {
-          error = failure;
-          hasError = true;
-        }
-      }
-    }
-    if (storage.sawNull && !hasAwaited) await undefined;
-    storage.retire();
-    if (hasError) throw error;
+    return storage.unwindAsync();
   }
 
   /** Disposal started: stop the leak check, unbind from the process. */

@@ -48,14 +48,16 @@
  * reach the stack, and would then keep it alive).
  *
  * This module is the only one that knows the layout: `DeferStack` registers
- * through the `add*` methods; the sync dispose loop is here
- * ({@linkcode Slots.unwindSync}), and every other (async, with a deadline,
- * a group's) takes records one at a time through {@linkcode Slots.next}.
+ * through the `add*` methods; the dispose loops of a stack are here
+ * ({@linkcode Slots.unwindSync}, {@linkcode Slots.unwindAsync}), and the
+ * others (with a deadline, a group's) take records one at a time through
+ * {@linkcode Slots.next}.
  *
  * @module
  */
 
 import {
+  suppress,
   type SuppressedErrorLike,
   suppressUntraced,
   traceFrom,
@@ -434,6 +436,96 @@ export class Slots implements Tally {
     if (chained) {
       traceFrom(error as SuppressedErrorLike, Slots.prototype.unwindSync);
     }
+    if (hasError) throw error;
+  }
+
+  /**
+   * Runs every pending record, newest first, as `disposeAsync()` does
+   * without a deadline (the spec's DisposeResources), and retires this
+   * storage: each result awaited before the next record runs, a record
+   * that threw synchronously not awaited, a `Symbol.dispose` fallback
+   * awaited once (its result ignored) even when it threw, and a
+   * `use(null)` owing one await at the end unless something else was
+   * awaited. Errors chain as in {@linkcode Slots.unwindSync}; rejects with
+   * the single error or the chain. Decodes in place, as `unwindSync()`
+   * does: 7–9% of a small stack's async disposal on Bun.
+   */
+  async unwindAsync(): Promise<void> {
+    this.begin();
+    // The same array throughout: slots do not move while unwinding.
+    const items = this.items;
+    let p = items.length;
+    let error: unknown;
+    let hasError = false;
+    let hasAwaited = false;
+    let sawNull = false;
+    while (p > 0) {
+      const top = items[--p];
+      let result: unknown;
+      // A Symbol.dispose called as the fallback: the spec wraps it in a
+      // function that ignores its result and returns a promise, so one
+      // await follows, after which a throw surfaces as a rejection.
+      let fallback = false;
+      let failure: unknown;
+      let failed = false;
+      try {
+        if (typeof top === "function") {
+          this.cursor = p;
+          result = top();
+        } else if (typeof top === "object") {
+          this.cursor = --p;
+          fallback = true;
+          (items[p] as Callable).call(top);
+        } else if (top === HOLE1) {
+          continue;
+        } else if (top === HOLE3) {
+          p -= 2;
+          continue;
+        } else if (top === NULL) {
+          sawNull = true;
+          continue;
+        } else if (top === USE_BOTH) {
+          this.cursor = p -= 3;
+          result = (items[p] as Callable).call(items[p + 1]);
+        } else {
+          this.cursor = p -= 2;
+          if (top === USE_ASYNC) {
+            result = (items[p] as Callable).call(items[p + 1]);
+          } else if (top === ADOPT || top === DEFER1 || top === FAIL1) {
+            const fn = items[p] as Callable; // not items[p](…): this
+            result = fn(items[p + 1]);
+          } else if (top === USE) {
+            fallback = true;
+            (items[p] as Callable).call(items[p + 1]);
+          } else {
+            result = invoke(items[p] as Callable, items[p + 1], top);
+          }
+        }
+      } catch (e) {
+        failure = e;
+        failed = true;
+      }
+      // A cleanup that threw synchronously is not awaited.
+      if (!failed || fallback) {
+        hasAwaited = true;
+        try {
+          await result;
+        } catch (e) {
+          failure = e;
+          failed = true;
+        }
+      }
+      if (failed) {
+        if (hasError) {
+          error = suppress(failure, error);
+        } else {
+          error = failure;
+          hasError = true;
+        }
+      }
+    }
+    if (sawNull && !hasAwaited) await undefined;
+    this.retire();
     if (hasError) throw error;
   }
 
