@@ -535,9 +535,17 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) throw disposedError("move");
     // Made without a Slots of its own or the constructor's checks; the
-    // leak check and the exit binding are handed over below.
+    // leak check and the exit binding are handed over below. Cleared in
+    // `finally`: the call can overflow the call stack before the
+    // constructor runs, and the next stack created must not take these
+    // entries.
     handedOver = storage;
-    const next = new DeferStack();
+    let next: DeferStack;
+    try {
+      next = new DeferStack();
+    } finally {
+      handedOver = null;
+    }
     this.#storage = null;
     const extras = this.#extras;
     if (extras !== null) {
@@ -662,7 +670,7 @@ export class DeferStack {
     // function itself: reading `arguments` there costs JavaScriptCore an
     // arguments object per call.
     if (!DeferStack.#isStack(this)) {
-      return Promise.reject(
+      return rejected(
         new TypeError("DeferStack.disposeAsync(): this is not a DeferStack"),
       );
     }
@@ -674,7 +682,7 @@ export class DeferStack {
       try {
         limits = limitsOf(arguments[0]);
       } catch (e) {
-        return Promise.reject(e);
+        return rejected(e);
       }
       if (limits !== null) return this.#disposeLimited(limits);
     }
@@ -689,7 +697,7 @@ export class DeferStack {
   /** `disposeAsync()` without a deadline: the spec's loop. */
   #unwindAsync(): Promise<void> {
     const storage = this.#storage;
-    if (storage === null) return Promise.resolve();
+    if (storage === null) return resolved();
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
     return storage.unwindAsync();
@@ -705,7 +713,7 @@ export class DeferStack {
   /** `disposeAsync({ signal, timeout })`: see dispose_limit.ts. */
   #disposeLimited(limits: Limits): Promise<void> {
     const storage = this.#storage;
-    if (storage === null) return Promise.resolve();
+    if (storage === null) return resolved();
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
     return unwindLimited(storage, limits);
@@ -776,6 +784,17 @@ Object.defineProperties(DeferStack.prototype, {
  */
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
+}
+
+/**
+ * The promises `disposeAsync()` settles at once, made by async functions
+ * as the built-in's are: the global `Promise` may have been replaced
+ * since (zone.js does), and its promises take two more ticks to await.
+ */
+async function resolved(): Promise<void> {}
+
+async function rejected(error: unknown): Promise<never> {
+  throw error;
 }
 
 function disposedError(method: string): ReferenceError {

@@ -197,6 +197,54 @@ describe("move()", () => {
     d.dispose();
     assert.throws(() => d.move(), ReferenceError);
   });
+
+  it("leaves its entries to no other stack when it overflows the call stack", () => {
+    // Calls move() ever closer to the call-stack limit, so that in some
+    // attempt it fails after taking the entries and before the new stack
+    // exists (Bun reaches that point; V8 mostly fails earlier). Whatever
+    // happens, a stack created next must be empty and the old one intact.
+    let depth = 0;
+    let atBottom = (): void => {};
+    const down = (n: number): number => {
+      depth++;
+      if (n === 0) {
+        atBottom();
+        return 0;
+      }
+      return down(n - 1) + 1;
+    };
+    let max = 0;
+    try {
+      down(1e7);
+    } catch {
+      max = depth;
+    }
+    // Frame sizes change as the engine optimises, so the same depths are
+    // tried again and again.
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const k = attempt % 30;
+      const old = defer();
+      old.defer(() => {});
+      let failed = false;
+      atBottom = () => {
+        try {
+          old.move();
+        } catch {
+          failed = true;
+        }
+      };
+      try {
+        depth = 0;
+        down(max - k);
+      } catch {
+        continue; // overflowed before move() was called
+      }
+      if (!failed) continue;
+      assert.equal(defer().size, 0, `after ${k} frames fewer`);
+      assert.deepEqual([old.disposed, old.size], [false, 1]);
+      old.dispose();
+    }
+  });
 });
 
 describe("dispose()", () => {
@@ -391,6 +439,31 @@ describe("disposeAsync()", () => {
     });
     assert.ok(result instanceof Promise);
     assert.ok((await rejected(result)) instanceof TypeError);
+  });
+
+  it("returns the built-in's promises even when the global Promise was replaced", async () => {
+    const BuiltIn = (async () => {})().constructor;
+    const global = globalThis as { Promise: PromiseConstructor };
+    const original = global.Promise;
+    const disposed = defer();
+    disposed.dispose();
+    const open = defer();
+    let results: Promise<void>[];
+    global.Promise = class Replaced<T> extends original<T> {};
+    try {
+      results = [
+        disposed.disposeAsync(),
+        open.disposeAsync({ timeout: -1 }),
+        DeferStack.prototype.disposeAsync.call({} as DeferStack),
+        open.disposeAsync(),
+      ];
+    } finally {
+      global.Promise = original;
+    }
+    for (const result of results) {
+      assert.equal(Object.getPrototypeOf(result), BuiltIn.prototype);
+      await result.catch(() => {});
+    }
   });
 
   it("never throws synchronously for a primitive receiver", async () => {
