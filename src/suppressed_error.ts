@@ -249,15 +249,16 @@ export function suppressUntraced(
   pending: unknown,
 ): SuppressedErrorLike {
   const limit = ErrorWithTrace.stackTraceLimit;
-  if (!untracedPays || typeof limit !== "number" || limit === 0) {
+  // Checked at every call: an accessor installed since the module loaded
+  // would see our writes, and its setter could throw inside the loop.
+  if (
+    !untracedPays || typeof limit !== "number" || limit === 0 ||
+    Object.getOwnPropertyDescriptor(Error, "stackTraceLimit")?.writable !==
+      true
+  ) {
     return new SuppressedError(error, pending, nativeMessage);
   }
-  try {
-    ErrorWithTrace.stackTraceLimit = 0;
-  } catch {
-    // Error was frozen since this module loaded.
-    return new SuppressedError(error, pending, nativeMessage);
-  }
+  ErrorWithTrace.stackTraceLimit = 0;
   try {
     return new SuppressedError(error, pending, nativeMessage);
   } finally {

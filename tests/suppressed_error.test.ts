@@ -80,6 +80,37 @@ describe("the errors DeferStack chains", () => {
     assert.equal(links, 4);
   });
 
+  it("do not stop the disposal when Error.stackTraceLimit is an accessor that throws", () => {
+    const original = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+    const written: unknown[] = [];
+    Object.defineProperty(Error, "stackTraceLimit", {
+      get: () => 10,
+      set: (value: unknown) => {
+        written.push(value);
+        throw new Error("read-only here");
+      },
+      configurable: true,
+    });
+    try {
+      const ran: number[] = [];
+      const d = defer();
+      for (let i = 0; i < 3; i++) {
+        d.defer(() => {
+          ran.push(i);
+          throw new Error(String(i));
+        });
+      }
+      const e = thrown(() => d.dispose());
+      assert.deepEqual(ran, [2, 1, 0]);
+      assert.ok(e instanceof SuppressedError);
+      assert.deepEqual(written, []);
+    } finally {
+      if (original === undefined) {
+        delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
+      } else Object.defineProperty(Error, "stackTraceLimit", original);
+    }
+  });
+
   it("leave Error.stackTraceLimit as it was, 0 included", () => {
     const before = Error.stackTraceLimit;
     try {
