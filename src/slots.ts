@@ -153,8 +153,12 @@ export const notAwaited: WeakMap<object, string> = new WeakMap();
 
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots implements Tally {
-  /** The records, bottom of the stack first. */
-  items: unknown[] = [];
+  /**
+   * The records, bottom of the stack first: the shared, always empty
+   * `NO_ITEMS` until the first entry, which brings an array literal of
+   * its own (see `NO_ITEMS`), and the shared `RETIRED` once retired.
+   */
+  items: unknown[] = NO_ITEMS;
   live = 0;
   failures = 0;
   /**
@@ -199,19 +203,28 @@ export class Slots implements Tally {
   /** `defer(fn)`: the common entry, one slot. Returns its top slot. */
   addDefer(fn: Callable): number {
     this.tally.live++;
-    return this.items.push(fn) - 1;
+    const items = this.items;
+    if (items !== NO_ITEMS) return items.push(fn) - 1;
+    this.items = [fn];
+    return 0;
   }
 
   /** `defer(fn, arg)`, or `defer(fn, ...args)` with `spread`. */
   addDeferWith(fn: Callable, arg: unknown, spread: boolean): number {
     this.tally.live++;
-    return this.items.push(fn, arg, spread ? DEFERN : DEFER1) - 1;
+    const items = this.items;
+    const marker = spread ? DEFERN : DEFER1;
+    if (items !== NO_ITEMS) return items.push(fn, arg, marker) - 1;
+    this.items = [fn, arg, marker];
+    return 2;
   }
 
   /** `adopt(value, fn)`. */
   addAdopt(value: unknown, fn: Callable): void {
     this.tally.live++;
-    this.items.push(fn, value, ADOPT);
+    const items = this.items;
+    if (items !== NO_ITEMS) items.push(fn, value, ADOPT);
+    else this.items = [fn, value, ADOPT];
   }
 
   /**
@@ -225,19 +238,29 @@ export class Slots implements Tally {
     asyncMethod: Callable | undefined,
   ): void {
     this.tally.live++;
-    if (asyncMethod === undefined) {
-      if (typeof value === "object") this.items.push(syncMethod, value);
-      else this.items.push(syncMethod, value, USE);
+    const items = this.items;
+    if (items === NO_ITEMS) {
+      this.items = firstUse(value, syncMethod, asyncMethod);
+    } else if (asyncMethod === undefined) {
+      if (typeof value === "object") items.push(syncMethod, value);
+      else items.push(syncMethod, value, USE);
     } else if (syncMethod === undefined) {
-      this.items.push(asyncMethod, value, USE_ASYNC);
+      items.push(asyncMethod, value, USE_ASYNC);
     } else {
-      this.items.push(asyncMethod, value, syncMethod, USE_BOTH);
+      items.push(asyncMethod, value, syncMethod, USE_BOTH);
     }
   }
 
   /** `use(null)` / `use(undefined)`: not an entry, but owed an await. */
   addNull(): void {
-    this.items.push(NULL);
+    if (this.items !== NO_ITEMS) this.items.push(NULL);
+    else {
+      // Not the literal [NULL]: its elements would be of the kind for
+      // small integers only, and change at the next entry.
+      const items: unknown[] = [undefined];
+      items[0] = NULL;
+      this.items = items;
+    }
   }
 
   /**
@@ -246,7 +269,9 @@ export class Slots implements Tally {
    */
   addFailure(fn: Callable, arg: unknown, count: number): number {
     const marker = count === 0 ? FAIL0 : count === 1 ? FAIL1 : FAILN;
-    const top = this.items.push(fn, arg, marker) - 1;
+    let top = 2;
+    if (this.items === NO_ITEMS) this.items = [fn, arg, marker];
+    else top = this.items.push(fn, arg, marker) - 1;
     if (this.failureTops === null) this.failureTops = [top];
     else this.failureTops.push(top);
     this.tally.live++;
@@ -677,11 +702,40 @@ export class Slots implements Tally {
   }
 }
 
+/** {@linkcode Slots.addUse}'s record as the first items: see `NO_ITEMS`. */
+function firstUse(
+  value: object,
+  syncMethod: Callable | undefined,
+  asyncMethod: Callable | undefined,
+): unknown[] {
+  if (asyncMethod === undefined) {
+    return typeof value === "object"
+      ? [syncMethod, value]
+      : [syncMethod, value, USE];
+  }
+  return syncMethod === undefined
+    ? [asyncMethod, value, USE_ASYNC]
+    : [asyncMethod, value, syncMethod, USE_BOTH];
+}
+
 /**
  * The items of every retired `Slots`: nothing is ever added to one (its
  * stack has a fresh `Slots` or is disposed), so they can share one.
  */
 const RETIRED: unknown[] = [];
+
+/**
+ * The items of every `Slots` without an entry yet: never written, the
+ * first entry replaces it. That saves an empty stack its array, and lets
+ * the first entry bring an array literal whose elements are already of
+ * the kind that holds any value. An array made empty and pushed a
+ * function changes kind at that push, and V8 then stopped inlining every
+ * later `push` (10^6 `defer()` entries took 2.2 times as long). Made of
+ * that kind itself, for the same reason: JavaScriptCore then optimises a
+ * one-entry stack's whole life away.
+ */
+const NO_ITEMS: unknown[] = [null];
+NO_ITEMS.pop();
 
 function functionName(fn: unknown): string {
   const name = typeof fn === "function" ? fn.name : "";

@@ -248,6 +248,41 @@ describe("release()", () => {
   });
 });
 
+describe("new stacks", () => {
+  it("start empty whatever other stacks took as their first entry", async () => {
+    const log: string[] = [];
+    type First = (d: ReturnType<typeof defer>) => unknown;
+    const firsts: [string, First][] = [
+      ["defer", (d) => d.defer(() => log.push("defer"))],
+      ["defer with an argument", (d) => d.defer((x) => log.push(x), "arg")],
+      ["adopt", (d) => d.adopt("adopt", (x) => log.push(x))],
+      ["use", (d) => d.use({ [Symbol.dispose]: () => log.push("use") })],
+      ["use(null)", (d) => d.use(null)],
+      ["onFailure", (d) => d.onFailure(() => log.push("onFailure"))],
+      ["a group", (d) => d.group().defer(() => log.push("group"))],
+    ];
+    for (const [name, first] of firsts) {
+      for (const end of ["dispose", "disposeAsync", "release"] as const) {
+        const used = defer();
+        first(used);
+        const fresh = defer();
+        assert.equal(fresh.size, 0, `${name}, then ${end}`);
+        log.length = 0;
+        await used[end]();
+        const ran = [...log];
+        fresh.dispose();
+        const again = defer();
+        again.dispose();
+        assert.deepEqual(log, ran, `${name}, then ${end}`);
+        assert.equal(
+          ran.length,
+          end === "release" ? 0 : name === "use(null)" ? 0 : 1,
+        );
+      }
+    }
+  });
+});
+
 describe("size", () => {
   it("counts pending entries of every kind", () => {
     const d = defer();
