@@ -209,6 +209,14 @@ const ErrorWithTrace = Error as unknown as {
 };
 
 /**
+ * The engine's `Error.captureStackTrace`, kept from load: one a program
+ * puts in its place later might throw in the middle of a disposal.
+ */
+const captureStackTrace = typeof ErrorWithTrace.captureStackTrace === "function"
+  ? ErrorWithTrace.captureStackTrace
+  : undefined;
+
+/**
  * Whether making the links of a chain untraced pays here. It does where
  * an error made while `Error.stackTraceLimit` is 0 skips the capture and
  * still has a `stack` string (V8 under Node: its first line). Not on
@@ -222,12 +230,8 @@ const untracedPays: boolean = (() => {
   if (typeof (globalThis as { Deno?: unknown }).Deno === "object") {
     return false;
   }
-  const limit = ErrorWithTrace.stackTraceLimit;
-  const descriptor = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
-  if (
-    typeof limit !== "number" || descriptor?.writable !== true ||
-    typeof ErrorWithTrace.captureStackTrace !== "function"
-  ) return false;
+  const limit = writableLimit();
+  if (limit === null || captureStackTrace === undefined) return false;
   ErrorWithTrace.stackTraceLimit = 0;
   try {
     return typeof new Error().stack === "string";
@@ -235,6 +239,18 @@ const untracedPays: boolean = (() => {
     ErrorWithTrace.stackTraceLimit = limit;
   }
 })();
+
+/**
+ * `Error.stackTraceLimit` if it is a writable data property holding a
+ * number other than 0, else `null`: read from its descriptor, so that no
+ * accessor installed on it runs (the built-ins never read it).
+ */
+function writableLimit(): number | null {
+  const descriptor = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+  if (descriptor === undefined || descriptor.writable !== true) return null;
+  const limit: unknown = descriptor.value;
+  return typeof limit === "number" && limit !== 0 ? limit : null;
+}
 
 /**
  * {@linkcode suppress} without capturing a stack trace where that pays
@@ -248,16 +264,11 @@ export function suppressUntraced(
   error: unknown,
   pending: unknown,
 ): SuppressedErrorLike {
-  const limit = ErrorWithTrace.stackTraceLimit;
+  if (!untracedPays) return new SuppressedError(error, pending, nativeMessage);
   // Checked at every call: an accessor installed since the module loaded
-  // would see our writes, and its setter could throw inside the loop.
-  if (
-    !untracedPays || typeof limit !== "number" || limit === 0 ||
-    Object.getOwnPropertyDescriptor(Error, "stackTraceLimit")?.writable !==
-      true
-  ) {
-    return new SuppressedError(error, pending, nativeMessage);
-  }
+  // must not run, and a setter could throw inside the loop.
+  const limit = writableLimit();
+  if (limit === null) return new SuppressedError(error, pending, nativeMessage);
   ErrorWithTrace.stackTraceLimit = 0;
   try {
     return new SuppressedError(error, pending, nativeMessage);
@@ -276,6 +287,5 @@ export function traceFrom(
   error: SuppressedErrorLike,
   below: AnyFunction,
 ): void {
-  const capture = ErrorWithTrace.captureStackTrace;
-  if (typeof capture === "function") capture(error, below);
+  if (captureStackTrace !== undefined) captureStackTrace(error, below);
 }

@@ -111,6 +111,52 @@ describe("the errors DeferStack chains", () => {
     }
   });
 
+  it("never read Error.stackTraceLimit through an accessor", () => {
+    const original = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+    let reads = 0;
+    Object.defineProperty(Error, "stackTraceLimit", {
+      get: () => {
+        reads++;
+        throw new Error("not readable here");
+      },
+      set: () => {},
+      configurable: true,
+    });
+    try {
+      const ran: number[] = [];
+      const d = defer();
+      for (let i = 0; i < 3; i++) {
+        d.defer(() => {
+          ran.push(i);
+          throw new Error(String(i));
+        });
+      }
+      const e = thrown(() => d.dispose());
+      assert.deepEqual(ran, [2, 1, 0]);
+      assert.ok(e instanceof SuppressedError);
+      assert.equal(reads, 0);
+    } finally {
+      if (original === undefined) {
+        delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
+      } else Object.defineProperty(Error, "stackTraceLimit", original);
+    }
+  });
+
+  it("keep the engine's Error.captureStackTrace when a program replaces it", () => {
+    const E = Error as unknown as { captureStackTrace?: unknown };
+    const original = E.captureStackTrace;
+    E.captureStackTrace = () => {
+      throw new Error("replaced");
+    };
+    try {
+      const e = chainedBy(defer);
+      assert.ok(e instanceof SuppressedError);
+      assert.equal((e.error as Error).message, "first");
+    } finally {
+      E.captureStackTrace = original;
+    }
+  });
+
   it("leave Error.stackTraceLimit as it was, 0 included", () => {
     const before = Error.stackTraceLimit;
     try {
