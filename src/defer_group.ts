@@ -681,8 +681,10 @@ class Group implements DeferGroup {
   }
 
   group(options?: DeferGroupOptions): DeferGroup {
-    const storage = this.#open("group");
-    return new Group(storage, limitOf(options, "DeferGroup.group()"));
+    this.#open("group");
+    // The options first: a `limit` getter may dispose or release the group.
+    const limit = limitOf(options, "DeferGroup.group()");
+    return new Group(this.#open("group"), limit);
   }
 
   /**
@@ -777,14 +779,16 @@ Object.defineProperties(Group.prototype, {
 });
 
 /**
- * `d.group(options)`: validates the options, then makes the group and
- * registers it as the newest entry of `parent`.
+ * `d.group(options)`, its options already checked by {@linkcode groupLimit}:
+ * makes the group and registers it as the newest entry of `parent`.
  */
-export function openGroup(
-  parent: Slots,
-  options: DeferGroupOptions | undefined,
-): DeferGroup {
-  return new Group(parent, limitOf(options, "DeferStack.group()"));
+export function openGroup(parent: Slots, limit: number): DeferGroup {
+  return new Group(parent, limit);
+}
+
+/** The `limit` of `DeferStack.group(options)`, checked. */
+export function groupLimit(options: DeferGroupOptions | undefined): number {
+  return limitOf(options, "DeferStack.group()");
 }
 
 /**

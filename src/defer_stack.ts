@@ -37,6 +37,7 @@ import {
   type DeferGroup,
   type DeferGroupOptions,
   dropGroups,
+  groupLimit,
   openGroup,
 } from "./defer_group.ts";
 
@@ -501,9 +502,12 @@ export class DeferStack {
    * ```
    */
   group(options?: DeferGroupOptions): DeferGroup {
+    if (this.#storage === null) throw disposedError("group");
+    // The options first: a `limit` getter may dispose or release the stack.
+    const limit = groupLimit(options);
     const storage = this.#storage;
     if (storage === null) throw disposedError("group");
-    return openGroup(storage, options);
+    return openGroup(storage, limit);
   }
 
   /**

@@ -41,7 +41,12 @@ export function useEntry<T>(storage: Slots, value: T, owner: string): T {
       `${owner}.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method`,
     );
   }
-  storage.addUse(value as object, syncMethod, asyncMethod);
+  // A getter just read may have disposed or released the stack. The spec
+  // then adds the entry to a list nothing runs; here nothing is recorded
+  // (the retired storage's items are shared by every retired stack).
+  if (!storage.retired) {
+    storage.addUse(value as object, syncMethod, asyncMethod);
+  }
   return value;
 }
 

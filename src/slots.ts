@@ -186,9 +186,15 @@ export class Slots implements Tally {
    * or above it have run or are running.
    */
   cursor = 0;
-  /** While unwinding: what {@linkcode Slots.next} took last (see `Took`). */
+  /**
+   * While unwinding: what {@linkcode Slots.next} took last (see `Took`);
+   * `unwindSync()` sets it only for a result it hands to `settle`.
+   */
   took: number = Took.END;
-  /** While unwinding: whether a `use(null)` was passed on the way down. */
+  /**
+   * While unwinding through {@linkcode Slots.next}: whether a `use(null)`
+   * was passed on the way down.
+   */
   sawNull = false;
 
   /** Moves the counts out, for the leak check; returns where they are. */
@@ -202,29 +208,32 @@ export class Slots implements Tally {
 
   /** `defer(fn)`: the common entry, one slot. Returns its top slot. */
   addDefer(fn: Callable): number {
-    this.tally.live++;
+    // Counted after the write, which may throw (at the call-stack limit).
+    let top = 0;
     const items = this.items;
-    if (items !== NO_ITEMS) return items.push(fn) - 1;
-    this.items = [fn];
-    return 0;
+    if (items !== NO_ITEMS) top = items.push(fn) - 1;
+    else this.items = [fn];
+    this.tally.live++;
+    return top;
   }
 
   /** `defer(fn, arg)`, or `defer(fn, ...args)` with `spread`. */
   addDeferWith(fn: Callable, arg: unknown, spread: boolean): number {
-    this.tally.live++;
+    let top = 2;
     const items = this.items;
     const marker = spread ? DEFERN : DEFER1;
-    if (items !== NO_ITEMS) return items.push(fn, arg, marker) - 1;
-    this.items = [fn, arg, marker];
-    return 2;
+    if (items !== NO_ITEMS) top = items.push(fn, arg, marker) - 1;
+    else this.items = [fn, arg, marker];
+    this.tally.live++;
+    return top;
   }
 
   /** `adopt(value, fn)`. */
   addAdopt(value: unknown, fn: Callable): void {
-    this.tally.live++;
     const items = this.items;
     if (items !== NO_ITEMS) items.push(fn, value, ADOPT);
     else this.items = [fn, value, ADOPT];
+    this.tally.live++;
   }
 
   /**
@@ -237,7 +246,6 @@ export class Slots implements Tally {
     syncMethod: Callable | undefined,
     asyncMethod: Callable | undefined,
   ): void {
-    this.tally.live++;
     const items = this.items;
     if (items === NO_ITEMS) {
       this.items = firstUse(value, syncMethod, asyncMethod);
@@ -249,6 +257,7 @@ export class Slots implements Tally {
     } else {
       items.push(asyncMethod, value, syncMethod, USE_BOTH);
     }
+    this.tally.live++;
   }
 
   /** `use(null)` / `use(undefined)`: not an entry, but owed an await. */

@@ -466,6 +466,33 @@ describe("a group under the parent's synchronous dispose()", () => {
 });
 
 describe("the group's life", () => {
+  it("is not made when reading its limit disposed the stack or the group", () => {
+    const d = defer();
+    assert.throws(
+      () =>
+        d.group({
+          get limit() {
+            d.dispose();
+            return 2;
+          },
+        }),
+      ReferenceError,
+    );
+    const e = defer();
+    const g = e.group();
+    assert.throws(
+      () =>
+        g.group({
+          get limit() {
+            g.dispose();
+            return 2;
+          },
+        }),
+      ReferenceError,
+    );
+    assert.equal(defer().size, 0);
+  });
+
   it("rejects registration with a ReferenceError once its parent is disposed", async () => {
     const d = defer();
     const g = d.group();

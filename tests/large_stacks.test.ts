@@ -94,6 +94,26 @@ describe("memory", () => {
     assert.equal(d.size, 1);
   });
 
+  it("keeps nothing of a use() whose dispose getter disposed the stack", async () => {
+    const ran: string[] = [];
+    const d = defer();
+    d.defer(() => ran.push("earlier entry"));
+    let value: object | undefined = {
+      big: new Array(1000).fill(1),
+      get [Symbol.dispose]() {
+        d.dispose(); // the stack goes while use() reads the method
+        return () => ran.push("must not run");
+      },
+    };
+    const ref = new WeakRef(value);
+    assert.equal(d.use(value as Disposable), value);
+    value = undefined;
+    await settledHeap();
+    assert.equal(ref.deref(), undefined);
+    assert.deepEqual(ran, ["earlier entry"]);
+    assert.equal(d.size, 0);
+  });
+
   it("stays bounded over a million register/release cycles on one stack", async () => {
     const d = defer();
     d.defer(() => {}); // a long-lived entry at the bottom
