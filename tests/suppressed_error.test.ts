@@ -25,6 +25,35 @@ function chainedBy(
   return thrown(() => stack.dispose()) as Chained;
 }
 
+/**
+ * Disposes a stack of three throwing entries while `Error.stackTraceLimit`
+ * is the accessor `limit`, then puts the original property back.
+ */
+function disposeWithLimit(
+  limit: { get: () => unknown; set: (value: unknown) => void },
+): { ran: number[]; error: unknown } {
+  const original = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+  Object.defineProperty(Error, "stackTraceLimit", {
+    ...limit,
+    configurable: true,
+  });
+  try {
+    const ran: number[] = [];
+    const d = defer();
+    for (let i = 0; i < 3; i++) {
+      d.defer(() => {
+        ran.push(i);
+        throw new Error(String(i));
+      });
+    }
+    return { ran, error: thrown(() => d.dispose()) };
+  } finally {
+    if (original === undefined) {
+      delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
+    } else Object.defineProperty(Error, "stackTraceLimit", original);
+  }
+}
+
 describe("the errors DeferStack chains", () => {
   it("carry the message the runtime's own stacks give, own or inherited as there", () => {
     const ours = chainedBy(defer);
@@ -81,65 +110,31 @@ describe("the errors DeferStack chains", () => {
   });
 
   it("do not stop the disposal when Error.stackTraceLimit is an accessor that throws", () => {
-    const original = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
     const written: unknown[] = [];
-    Object.defineProperty(Error, "stackTraceLimit", {
+    const { ran, error } = disposeWithLimit({
       get: () => 10,
       set: (value: unknown) => {
         written.push(value);
         throw new Error("read-only here");
       },
-      configurable: true,
     });
-    try {
-      const ran: number[] = [];
-      const d = defer();
-      for (let i = 0; i < 3; i++) {
-        d.defer(() => {
-          ran.push(i);
-          throw new Error(String(i));
-        });
-      }
-      const e = thrown(() => d.dispose());
-      assert.deepEqual(ran, [2, 1, 0]);
-      assert.ok(e instanceof SuppressedError);
-      assert.deepEqual(written, []);
-    } finally {
-      if (original === undefined) {
-        delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
-      } else Object.defineProperty(Error, "stackTraceLimit", original);
-    }
+    assert.deepEqual(ran, [2, 1, 0]);
+    assert.ok(error instanceof SuppressedError);
+    assert.deepEqual(written, []);
   });
 
   it("never read Error.stackTraceLimit through an accessor", () => {
-    const original = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
     let reads = 0;
-    Object.defineProperty(Error, "stackTraceLimit", {
+    const { ran, error } = disposeWithLimit({
       get: () => {
         reads++;
         throw new Error("not readable here");
       },
       set: () => {},
-      configurable: true,
     });
-    try {
-      const ran: number[] = [];
-      const d = defer();
-      for (let i = 0; i < 3; i++) {
-        d.defer(() => {
-          ran.push(i);
-          throw new Error(String(i));
-        });
-      }
-      const e = thrown(() => d.dispose());
-      assert.deepEqual(ran, [2, 1, 0]);
-      assert.ok(e instanceof SuppressedError);
-      assert.equal(reads, 0);
-    } finally {
-      if (original === undefined) {
-        delete (Error as { stackTraceLimit?: number }).stackTraceLimit;
-      } else Object.defineProperty(Error, "stackTraceLimit", original);
-    }
+    assert.deepEqual(ran, [2, 1, 0]);
+    assert.ok(error instanceof SuppressedError);
+    assert.equal(reads, 0);
   });
 
   it("keep the engine's Error.captureStackTrace when a program replaces it", () => {
