@@ -51,7 +51,11 @@
  * through the `add*` methods; the dispose loops of a stack are here
  * ({@linkcode Slots.unwindSync}, {@linkcode Slots.unwindAsync}), and the
  * others (with a deadline, a group's) take records one at a time through
- * {@linkcode Slots.next}.
+ * {@linkcode Slots.next}. The two stack loops each decode records in
+ * place, by their own rules (which method of a value runs, what is
+ * awaited), rather than through one function per record: that call cost
+ * Bun 10–20% of a small stack's disposal. A change of layout touches
+ * them, `next()` and the table above, all in this file.
  *
  * @module
  */
