@@ -428,13 +428,10 @@ export class Slots implements Tally {
           this.cursor = --p;
           took = Took.METHOD;
           result = (items[p] as Callable).call(top);
-        } else if (top === HOLE1) {
-          continue;
+        } else if (top === HOLE1 || top === NULL) {
+          continue; // use(null) owes nothing under dispose()
         } else if (top === HOLE3) {
           p -= 2;
-          continue;
-        } else if (top === NULL) {
-          this.sawNull = true;
           continue;
         } else if (top === USE_BOTH) {
           this.cursor = p -= 3;
