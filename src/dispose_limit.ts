@@ -173,24 +173,6 @@ export function limitsOf(options: object): Limits | null {
 }
 
 /**
- * The errors each disposal watching `signal` gave up with, made at the
- * moment of the abort. The exit machinery reads them synchronously when
- * `process.exit()` cuts its cleanup short and no promise can settle any
- * more. Internal.
- */
-const abandoned = new WeakMap<
-  AbortSignalLike,
-  DisposeTimeoutError[]
->();
-
-/** See {@linkcode abandoned}. */
-export function abandonedBy(
-  signal: AbortSignalLike,
-): readonly DisposeTimeoutError[] {
-  return abandoned.get(signal) ?? [];
-}
-
-/**
  * What the rest of a disposal cut short by `process.exit()` /
  * `Deno.exit()` did when run synchronously: see {@linkcode finishSyncUnder}.
  */
@@ -311,11 +293,6 @@ export async function unwindLimited(
       reason,
       cause,
     );
-    if (signal !== undefined) {
-      const made = abandoned.get(signal);
-      if (made === undefined) abandoned.set(signal, [stopError]);
-      else made.push(stopError);
-    }
     wake(STOP);
   };
   const onAbort = (): void => giveUp("abort");
