@@ -38,7 +38,7 @@ export function describe(value: unknown): string {
 }
 
 /** The name of the object's constructor, if reading it is harmless. */
-export function constructorName(value: object): string | undefined {
+function constructorName(value: object): string | undefined {
   try {
     const name = (value as { constructor?: { name?: unknown } }).constructor
       ?.name;

@@ -24,7 +24,7 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
 export const SIGNALS: readonly string[] = Object.keys(SIGNAL_NUMBERS);
 
 /** The status a shell reports for a process killed by `signal`. */
-export function signalStatus(signal: string): number {
+function signalStatus(signal: string): number {
   return 128 + (SIGNAL_NUMBERS[signal] ?? 0);
 }
 
@@ -217,7 +217,7 @@ export function processAdapter(): ProcessAdapter | null {
 }
 
 /** Makes `timer` (from `setTimeout`) not keep the event loop alive. */
-export function unrefTimer(timer: unknown): void {
+function unrefTimer(timer: unknown): void {
   const deno = global.Deno;
   if (typeof timer === "number") {
     if (deno !== undefined && typeof deno.unrefTimer === "function") {
