@@ -382,6 +382,39 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.stderr, "");
   });
 
+  it("lets a crash's cleanup finish on a first signal, prints the crash, then ends as killed by the signal", async () => {
+    const child = run(fixture, ["crash-signal"]);
+    await child.waitFor("flush started");
+    child.kill("SIGINT");
+    const o = await child.done;
+    assert.deepEqual(o.after, [
+      "flush started",
+      "flush done",
+      "removeLock ran",
+    ]);
+    assert.match(o.stderr, /the crash before the signal/);
+    assert.equal(o.signal, "SIGINT");
+  });
+
+  it("ends a crash's cleanup at once on a second signal, as killed by it, naming what it skipped and printing the crash", async () => {
+    const child = run(fixture, ["crash-two-signals"]);
+    await child.waitFor("waitForever started");
+    child.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill("SIGTERM");
+    const o = await child.done;
+    assert.deepEqual(o.after, ["waitForever started"]);
+    assert.match(
+      o.stderr,
+      /SIGTERM during the exit cleanup after an uncaught exception: ending now/,
+    );
+    assert.match(o.stderr, /still running: waitForever\n/);
+    assert.match(o.stderr, /skipped \(1\): removeLock/);
+    assert.match(o.stderr, /the crash before the signals/);
+    assert.equal(o.signal, "SIGTERM");
+    assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
   it("keeps a status set before the natural end when a cleanup throws", async () => {
     const o = await scenario("keep-exit-code");
     assert.match(o.stderr, /Error: cleanup failed/);
