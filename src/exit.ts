@@ -338,12 +338,12 @@ export function bindExit(stack: DeferStack): void {
   const adapter = processAdapter();
   if (adapter === null) {
     throw new TypeError(
-      "defer({ exit: true }): there is no process to bind the stack to here (no Deno or process global, as in a browser or a web worker); exit-bound stacks need Deno, Node or Bun",
+      "defer({ exit: true }): there is no process to bind the stack to here (no Deno or process global, as in a browser or its workers); exit-bound stacks need Deno, Node or Bun",
     );
   }
   if (adapter.workerThread()) {
     throw new TypeError(
-      "defer({ exit: true }): this is a worker thread, which receives no process signals and whose exit is not the process's; bind the stack in the main thread, or dispose it from the worker's own shutdown code",
+      "defer({ exit: true }): this is a worker thread, whose exit is not the process's and which does not own the process's signals (Node and Bun give it none; Deno gives them to the main thread too); bind the stack in the main thread, or dispose it from the worker's own shutdown code",
     );
   }
   bound.set(stack, sequence++);

@@ -94,7 +94,10 @@ export interface ProcessAdapter {
    * exit, a signal) before the runtime could report it.
    */
   reportCrash(kind: CrashKind, error: unknown): void;
-  /** True in a Node or Bun worker thread, which gets no process signals. */
+  /**
+   * True in a worker (a Node or Bun worker thread, a Deno web worker): its
+   * exit is not the process's, and the process's signals are not its own.
+   */
   workerThread(): boolean;
   /** Makes a timer not keep the event loop alive. */
   unref(timer: unknown): void;
@@ -378,9 +381,15 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       );
     },
     workerThread() {
-      // Deno's workers are web workers: the same Deno namespace, signals
-      // included; left as they are.
-      return false;
+      // A web worker gets the process's signals as the main thread does,
+      // but the signal it re-raises after its own cleanup would reach the
+      // main thread's listeners as a second one and cut their cleanup.
+      // Read from the global's class string: node:worker_threads workers
+      // on Deno are web workers too, but without the WorkerGlobalScope
+      // global.
+      return /WorkerGlobalScope\]$/.test(
+        Object.prototype.toString.call(globalThis),
+      );
     },
     unref: unrefTimer,
     writeError,

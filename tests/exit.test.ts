@@ -487,10 +487,21 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.match(o.stderr, /child\.ts/);
   });
 
-  // Node's and Bun's worker threads; Deno's web workers are not checked.
-  if (runtime !== "deno") {
-    it("throws a clear TypeError at defer({ exit: true }) in a worker thread", async () => {
-      const o = await scenario("worker");
+  // Deno loads a worker's script with the read permission.
+  const workerFlags = runtime === "deno" ? ["--allow-read"] : [];
+
+  it("throws a clear TypeError at defer({ exit: true }) in a worker thread", async () => {
+    const o = await scenario("worker", undefined, workerFlags);
+    assert.ok(
+      o.after.some((l) => /^TypeError: .*worker thread/.test(l)),
+      o.lines.join("\n"),
+    );
+  });
+
+  // Web workers: Deno's and Bun's (Node has none).
+  if (runtime !== "node") {
+    it("throws a clear TypeError at defer({ exit: true }) in a web worker", async () => {
+      const o = await scenario("web-worker", undefined, workerFlags);
       assert.ok(
         o.after.some((l) => /^TypeError: .*worker thread/.test(l)),
         o.lines.join("\n"),
