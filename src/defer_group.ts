@@ -22,7 +22,13 @@ import type { DeferHandle } from "./defer_handle.ts";
 import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
-import { readThen } from "./thenable.ts";
+import { readThen, rejected } from "./thenable.ts";
+import {
+  type DisposeAsyncOptions,
+  type Limits,
+  limitsOf,
+  unwindLimited,
+} from "./dispose_limit.ts";
 import {
   adoptEntry,
   notCallable,
@@ -345,6 +351,15 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
    * begun (as a disposed stack's `disposeAsync()` does). `this[Symbol.asyncDispose]` is
    * this same function.
    *
+   * With `{ timeout }` or `{ signal }`, it stops waiting at the deadline
+   * or on abort, as a stack's `disposeAsync()` does: no member starts any
+   * more, those running go on unobserved, and the promise rejects with a
+   * {@linkcode DisposeTimeoutError} naming the members still running and
+   * those never started (after the errors of members that already failed).
+   * Bad options reject with a TypeError or RangeError; an argument that is
+   * not an object is ignored.
+   *
+   * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves once every member has settled, or
    * rejects with the single error or `SuppressedError` chain, in the order
    * a stack with the same members would give.
@@ -369,8 +384,28 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
    *   return true;
    * });
    * ```
+   *
+   * @example A deadline for the group alone
+   * ```ts
+   * import { defer, DisposeTimeoutError } from "@cleanup/defer";
+   * import assert from "node:assert/strict";
+   *
+   * const d = defer();
+   * const g = d.group({ limit: 1 });
+   * g.defer(function notReached() {});
+   * g.defer(function hangs() {
+   *   return new Promise<void>(() => {});
+   * });
+   * await assert.rejects(g.disposeAsync({ timeout: 10 }), (e: unknown) => {
+   *   assert.ok(e instanceof DisposeTimeoutError);
+   *   assert.deepEqual(e.running, ["hangs"]);
+   *   assert.deepEqual(e.notStarted, ["notReached"]);
+   *   return true;
+   * });
+   * d.dispose(); // the group is done; the stack's other entries run here
+   * ```
    */
-  disposeAsync(): Promise<void>;
+  disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
 }
 
 /** What a deadline reports about a group it stopped waiting for. */
@@ -707,7 +742,56 @@ class Group implements DeferGroup {
     storage.unwindSync(settleSync, "DeferGroup");
   }
 
-  async disposeAsync(): Promise<void> {
+  disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
+  // As DeferStack.disposeAsync(): the argument read from `arguments`, so
+  // that the method's length is 0 and the plain call stays the plain run.
+  disposeAsync(): Promise<void> {
+    if (!Group.#isGroup(this)) {
+      return rejected(
+        new TypeError("DeferGroup.disposeAsync(): this is not a DeferGroup"),
+      );
+    }
+    if (
+      arguments.length !== 0 && typeof arguments[0] === "object" &&
+      arguments[0] !== null && this.#storage !== null
+    ) {
+      let limits: Limits | null;
+      try {
+        limits = limitsOf(arguments[0], "DeferGroup.disposeAsync()");
+      } catch (e) {
+        return rejected(e);
+      }
+      if (limits !== null) return this.#disposeLimited(limits);
+    }
+    return this.#disposeAll();
+  }
+
+  /** Whether `value` is a group: its brand. */
+  static #isGroup(value: unknown): boolean {
+    return typeof value === "object" && value !== null && #storage in value;
+  }
+
+  /**
+   * `disposeAsync({ signal, timeout })`: the group as the one entry of a
+   * storage of its own, run by the stack's deadline loop, which names the
+   * members still running when it stops waiting, and those never started.
+   * Registered there as its group too, so that a deadline that stops
+   * before the group starts (an aborted signal) drops its members.
+   */
+  #disposeLimited(limits: Limits): Promise<void> {
+    const one = new Slots();
+    one.addUse(
+      this,
+      Group.prototype.dispose as Callable,
+      Group.prototype.disposeAsync as Callable,
+    );
+    registry ??= new WeakMap();
+    registry.set(one, new Set([this]));
+    return unwindLimited(one, limits, "DeferGroup.disposeAsync()");
+  }
+
+  /** `disposeAsync()` without a deadline: every member, concurrently. */
+  async #disposeAll(): Promise<void> {
     const storage = this.#take();
     if (storage === null) return;
     storage.begin();

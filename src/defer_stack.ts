@@ -32,6 +32,7 @@ import {
   unwindLimited,
 } from "./dispose_limit.ts";
 import { bindExit, moveExit, unbindExit } from "./exit.ts";
+import { rejected, resolved } from "./thenable.ts";
 import {
   commitGroups,
   type DeferGroup,
@@ -684,7 +685,7 @@ export class DeferStack {
     ) {
       let limits: Limits | null;
       try {
-        limits = limitsOf(arguments[0]);
+        limits = limitsOf(arguments[0], "DeferStack.disposeAsync()");
       } catch (e) {
         return rejected(e);
       }
@@ -720,7 +721,7 @@ export class DeferStack {
     if (storage === null) return resolved();
     this.#storage = null;
     if (this.#extras !== null) this.#detach();
-    return unwindLimited(storage, limits);
+    return unwindLimited(storage, limits, "DeferStack.disposeAsync()");
   }
 
   /** The same function as {@linkcode DeferStack.dispose}, for `using`. */
@@ -788,17 +789,6 @@ Object.defineProperties(DeferStack.prototype, {
  */
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
-}
-
-/**
- * The promises `disposeAsync()` settles at once, made by async functions
- * as the built-in's are: the global `Promise` may have been replaced
- * since (zone.js does), and its promises take two more ticks to await.
- */
-async function resolved(): Promise<void> {}
-
-async function rejected(error: unknown): Promise<never> {
-  throw error;
 }
 
 function disposedError(method: string): ReferenceError {

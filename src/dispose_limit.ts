@@ -138,7 +138,7 @@ const MAX_TIMER = 2 ** 31 - 1;
  * ignored there, as by the built-in): a TypeError or RangeError if bad,
  * `null` if it sets no limit.
  */
-export function limitsOf(options: object): Limits | null {
+export function limitsOf(options: object, method: string): Limits | null {
   const { signal, timeout } = options as DisposeAsyncOptions;
   if (
     signal !== undefined &&
@@ -147,7 +147,7 @@ export function limitsOf(options: object): Limits | null {
       typeof (signal as AbortSignalLike).addEventListener !== "function")
   ) {
     throw new TypeError(
-      `DeferStack.disposeAsync(): options.signal must be an AbortSignal, got ${
+      `${method}: options.signal must be an AbortSignal, got ${
         describe(signal)
       }`,
     );
@@ -156,14 +156,14 @@ export function limitsOf(options: object): Limits | null {
   if (timeout !== undefined) {
     if (typeof timeout !== "number") {
       throw new TypeError(
-        `DeferStack.disposeAsync(): options.timeout must be a number of milliseconds, got ${
+        `${method}: options.timeout must be a number of milliseconds, got ${
           describe(timeout)
         }`,
       );
     }
     if (!(timeout >= 0)) {
       throw new RangeError(
-        `DeferStack.disposeAsync(): options.timeout must be 0 or more milliseconds (Infinity for none), got ${timeout}`,
+        `${method}: options.timeout must be 0 or more milliseconds (Infinity for none), got ${timeout}`,
       );
     }
     ms = timeout > MAX_TIMER ? Infinity : timeout;
@@ -247,6 +247,7 @@ function list(names: readonly string[]): string {
 export async function unwindLimited(
   storage: Slots,
   limits: Limits,
+  method: string,
 ): Promise<void> {
   const { signal, timeout } = limits;
   storage.begin();
@@ -279,7 +280,7 @@ export async function unwindLimited(
       ? `stopped waiting after ${timeout} ms`
       : `was aborted${cause instanceof Error ? ` (${cause.message})` : ""}`;
     stopError = new DisposeTimeoutError(
-      `DeferStack.disposeAsync() ${why}: ${
+      `${method} ${why}: ${
         runningNames.length > 0
           ? `${list(runningNames)} ${
             runningNames.length > 1 ? "were" : "was"

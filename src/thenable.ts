@@ -46,3 +46,16 @@ export function observe(value: unknown, then: Callable | undefined): void {
     // A thenable whose then() throws cannot settle later through it.
   }
 }
+
+/**
+ * A promise already resolved, made by an async function as the built-ins
+ * make theirs: the global `Promise` may have been replaced since (zone.js
+ * does), and a replacement's promises take two more ticks to await. For
+ * the `disposeAsync()` paths that settle at once.
+ */
+export async function resolved(): Promise<void> {}
+
+/** {@linkcode resolved}, rejected with `error`. */
+export async function rejected(error: unknown): Promise<never> {
+  throw error;
+}

@@ -778,3 +778,129 @@ describe("a group at a deadline", () => {
     assert.deepEqual(e.running, ["flushB", "flushA"]);
   });
 });
+
+describe("g.disposeAsync({ timeout, signal }): a group's own deadline", () => {
+  it("names the members still running and those never started, and leaves the parent's entries alone", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("parent entry"));
+    const g = d.group({ limit: 2 });
+    g.defer(function drain3() {
+      log.push("drain3: must not run");
+    });
+    g.defer(function drain2() {
+      return never();
+    });
+    g.defer(function drain1() {
+      return never();
+    });
+    const e = await rejected(within(2_000, g.disposeAsync({ timeout: 20 })));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["drain1", "drain2"]);
+    assert.deepEqual(e.notStarted, ["drain3"]);
+    assert.match(e.message, /^DeferGroup\.disposeAsync\(\) stopped waiting/);
+    assert.equal(g.disposed, true);
+    assert.equal(d.disposed, false);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["parent entry"]);
+  });
+
+  it("resolves as the plain call does when every member settles in time", async () => {
+    const log: string[] = [];
+    const g = defer().group();
+    g.defer(async () => {
+      await sleep(5);
+      log.push("a");
+    });
+    g.defer(() => log.push("b"));
+    await g.disposeAsync({ timeout: 2_000 });
+    assert.deepEqual(log, ["b", "a"]);
+    assert.equal(g.disposed, true);
+  });
+
+  it("keeps the errors of members that failed before the deadline, under the stop error", async () => {
+    const g = defer().group();
+    g.defer(function hangs() {
+      return never();
+    });
+    g.defer(async function failsFast() {
+      throw new Error("disk full");
+    });
+    const e = await rejected(within(2_000, g.disposeAsync({ timeout: 20 })));
+    assert.ok(e instanceof SuppressedError);
+    const s = e as InstanceType<typeof SuppressedError>;
+    assert.ok(s.error instanceof DisposeTimeoutError);
+    assert.deepEqual((s.error as DisposeTimeoutError).running, ["hangs"]);
+    assert.equal((s.suppressed as Error).message, "disk full");
+  });
+
+  it("stops on abort, with the signal's reason as the cause", async () => {
+    const ac = new AbortController();
+    const g = defer().group();
+    g.defer(function hangs() {
+      return never();
+    });
+    const disposal = g.disposeAsync({ signal: ac.signal });
+    const reason = new Error("shutting down");
+    ac.abort(reason);
+    const e = await rejected(within(2_000, disposal));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(e.cause, reason);
+    assert.deepEqual(e.running, ["hangs"]);
+  });
+
+  it("with a signal already aborted, runs no member and drops them all: none runs later with the parent", async () => {
+    const log: string[] = [];
+    const ac = new AbortController();
+    ac.abort();
+    const d = defer();
+    const g = d.group();
+    const h = g.defer(() => log.push("must not run"));
+    const e = await rejected(g.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.notStarted, ["DeferGroup"]);
+    assert.equal(h.pending, false);
+    assert.equal(g.disposed, true);
+    await d.disposeAsync();
+    assert.deepEqual(log, []);
+  });
+
+  it("rejects bad options with a TypeError or RangeError naming DeferGroup, and starts nothing", async () => {
+    const log: string[] = [];
+    const g = defer().group();
+    g.defer(() => log.push("ran"));
+    const bad = await rejected(
+      g.disposeAsync({ timeout: "5s" } as unknown as { timeout: number }),
+    );
+    assert.ok(bad instanceof TypeError);
+    assert.match(
+      bad.message,
+      /^DeferGroup\.disposeAsync\(\): options\.timeout/,
+    );
+    const negative = await rejected(g.disposeAsync({ timeout: -1 }));
+    assert.ok(negative instanceof RangeError);
+    assert.deepEqual(log, []);
+    assert.equal(g.disposed, false);
+  });
+
+  it("ignores an argument that is not an object, as the plain call", async () => {
+    const log: string[] = [];
+    const g = defer().group();
+    g.defer(() => log.push("ran"));
+    await (g.disposeAsync as (x: unknown) => Promise<void>)(5);
+    assert.deepEqual(log, ["ran"]);
+  });
+
+  it("resolves at once, whatever it is given, once the group is disposed", async () => {
+    const g = defer().group();
+    await g.disposeAsync();
+    await g.disposeAsync({ timeout: -1 });
+  });
+
+  it("rejects, never throws, when called on something that is not a group", async () => {
+    const g = defer().group();
+    const e = await rejected(g.disposeAsync.call({}));
+    assert.ok(e instanceof TypeError);
+    assert.match(e.message, /not a DeferGroup/);
+  });
+});
