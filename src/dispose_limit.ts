@@ -18,8 +18,9 @@ import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 import { dropGroups, stopGroup } from "./defer_group.ts";
 
 /**
- * The optional argument of {@linkcode DeferStack.disposeAsync}: when to
- * stop waiting for the cleanups.
+ * The optional argument of {@linkcode DeferStack.disposeAsync} (and of a
+ * group's, {@linkcode DeferGroup.disposeAsync}): when to stop waiting for
+ * the cleanups.
  *
  * @example
  * ```ts
