@@ -406,6 +406,9 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
    * ```
    */
   disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
+
+  /** The same function as {@linkcode DeferGroup.disposeAsync}: a `Promise`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What a deadline reports about a group it stopped waiting for. */
@@ -434,6 +437,12 @@ class Run {
   stopped = false;
   /** While {@linkcode Run.pump} is starting members. */
   pumping = false;
+  /**
+   * While a member is being called: a deadline that comes from inside it
+   * (an abort in its synchronous part) must name it, and stop it if it is
+   * a group.
+   */
+  calling = false;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -462,12 +471,14 @@ class Run {
     while (this.active < this.limit && !this.ended && !this.stopped) {
       let result: unknown;
       let threw = false;
+      this.calling = true;
       try {
         result = storage.next(true);
       } catch (e) {
         threw = true;
         result = e;
       }
+      this.calling = false;
       const took = storage.took;
       if (took === Took.END) {
         this.ended = true;
@@ -565,19 +576,24 @@ class Run {
     if (this.stopped) return out;
     this.stopped = true;
     const storage = this.storage;
-    for (let k = 0; k < this.open.length; k++) {
-      if (!this.open[k]) continue;
-      const inner = stopGroup(storage.valueAt(this.bottoms[k], this.kinds[k]));
+    const running = (bottom: number, kind: number, at: number): void => {
+      const inner = stopGroup(storage.valueAt(bottom, kind));
       if (inner !== null && inner.failure !== null) {
-        this.fail(this.starts[k], inner.failure.error);
+        this.fail(at, inner.failure.error);
       }
       if (inner !== null && inner.running.length > 0) {
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
       } else {
-        out.running.push(storage.nameAt(this.bottoms[k], this.kinds[k]));
+        out.running.push(storage.nameAt(bottom, kind));
       }
+    };
+    for (let k = 0; k < this.open.length; k++) {
+      if (this.open[k]) running(this.bottoms[k], this.kinds[k], this.starts[k]);
     }
+    // The member being called, newest of all: next() set where it is and
+    // how it was taken before calling it.
+    if (this.calling) running(storage.cursor, storage.took, this.started);
     out.failure = this.chain();
     out.notStarted.push(...storage.pendingNames());
     storage.retire();
@@ -779,6 +795,8 @@ class Group implements DeferGroup {
    * before the group starts (an aborted signal) drops its members.
    */
   #disposeLimited(limits: Limits): Promise<void> {
+    // Reading the options may have disposed the group: nothing to wait for.
+    if (this.#storage === null) return this.#disposeAll();
     const one = new Slots();
     one.addUse(
       this,

@@ -710,6 +710,7 @@ describe("a group at a deadline", () => {
     const e = await rejected(d.disposeAsync({ signal: ac.signal }));
     await sleep(30);
     assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual((e as DisposeTimeoutError).running, ["aborter"]);
     assert.deepEqual((e as DisposeTimeoutError).notStarted, ["later"]);
     assert.deepEqual(log, []);
     assert.equal(later.pending, false);
@@ -889,6 +890,47 @@ describe("g.disposeAsync({ timeout, signal }): a group's own deadline", () => {
     g.defer(() => log.push("ran"));
     await (g.disposeAsync as (x: unknown) => Promise<void>)(5);
     assert.deepEqual(log, ["ran"]);
+  });
+
+  it("resolves, having run the members once, when reading the options disposed the group", async () => {
+    const log: string[] = [];
+    const g = defer().group();
+    g.defer(function member() {
+      log.push("member ran");
+    });
+    await g.disposeAsync({
+      signal: AbortSignal.abort(),
+      get timeout() {
+        g.dispose();
+        return 50;
+      },
+    });
+    assert.deepEqual(log, ["member ran"]);
+    assert.equal(g.disposed, true);
+  });
+
+  it("names a member that aborts from its synchronous part, and starts none after it, nested groups included", async () => {
+    const log: string[] = [];
+    const ac = new AbortController();
+    const g = defer().group();
+    const inner = g.group({ limit: 1 });
+    const second = inner.defer(function second() {
+      log.push("second started");
+    });
+    inner.defer(function first() {
+      log.push("first started");
+      ac.abort();
+      return sleep(10);
+    });
+    const e = await rejected(
+      within(2_000, g.disposeAsync({ signal: ac.signal })),
+    );
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["first"]);
+    assert.deepEqual(e.notStarted, ["second"]);
+    assert.equal(second.pending, false);
+    await sleep(30);
+    assert.deepEqual(log, ["first started"]);
   });
 
   it("resolves at once, whatever it is given, once the group is disposed", async () => {
