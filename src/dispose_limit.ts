@@ -55,7 +55,8 @@ export interface DisposeAsyncOptions {
  * What `disposeAsync({ signal, timeout })` rejects with when it stopped
  * waiting: which cleanup was still running (it goes on in the background,
  * its outcome ignored) and which entries never started (they never will:
- * the stack is disposed). Nothing is dropped without being named here.
+ * the stack, or the group disposed on its own, is disposed). Nothing is
+ * dropped without being named here.
  *
  * If earlier cleanups failed, this error is chained after them as usual:
  * the rejection is then `SuppressedError { error: <this>, suppressed:
@@ -90,7 +91,9 @@ export class DisposeTimeoutError extends Error {
    * The names of the entries that never started, in the order they would
    * have run: a group's members not yet started (with a `limit`) first,
    * then the stack's entries not reached (a group not reached counts as
-   * one, `"DeferGroup"`).
+   * one, `"DeferGroup"`). For a group's own `disposeAsync({ timeout })`,
+   * its members not yet started (`"DeferGroup"` if it stopped before the
+   * group began): its stack's entries are not its to run.
    */
   readonly notStarted: readonly string[];
   /** `"timeout"` when the deadline passed, `"abort"` when the signal aborted. */
@@ -103,7 +106,8 @@ export class DisposeTimeoutError extends Error {
    * @param running See {@linkcode DisposeTimeoutError.running}.
    * @param notStarted See {@linkcode DisposeTimeoutError.notStarted}.
    * @param reason See {@linkcode DisposeTimeoutError.reason}.
-   * @param cause The abort signal's reason, if any.
+   * @param cause The abort signal's reason, if any (or what a signal-like
+   * object threw when it was to be watched).
    */
   constructor(
     message: string,
@@ -260,7 +264,7 @@ export async function unwindLimited(
   let wake: (value: typeof STOP) => void = settled;
   const stop = new Promise<typeof STOP>((resolve) => (wake = resolve));
 
-  const giveUp = (reason: "timeout" | "abort"): void => {
+  const giveUp = (reason: "timeout" | "abort", thrown?: Failed): void => {
     if (stopError !== null) return;
     // Awaiting a group: its members still running are named, and those it
     // will now never start come first among the entries never started.
@@ -276,7 +280,15 @@ export async function unwindLimited(
     if (group !== null && group.failure !== null) fail(group.failure.error);
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
-    const cause = reason === "abort" ? signal?.reason : undefined;
+    let cause: unknown;
+    if (thrown !== undefined) cause = thrown.error;
+    else if (reason === "abort") {
+      try {
+        cause = signal?.reason;
+      } catch (e) {
+        cause = e; // a signal-like object whose reason getter throws
+      }
+    }
     const why = reason === "timeout"
       ? `stopped waiting after ${timeout} ms`
       : `was aborted${cause instanceof Error ? ` (${cause.message})` : ""}`;
@@ -342,14 +354,21 @@ export async function unwindLimited(
 
   try {
     if (signal !== undefined) {
-      if (signal.aborted) giveUp("abort");
-      else {
-        signal.addEventListener("abort", onAbort);
-        finishers = inProgress.get(signal);
-        if (finishers === undefined) {
-          inProgress.set(signal, finishers = new Set());
+      try {
+        if (signal.aborted) giveUp("abort");
+        else {
+          signal.addEventListener("abort", onAbort);
+          finishers = inProgress.get(signal);
+          if (finishers === undefined) {
+            inProgress.set(signal, finishers = new Set());
+          }
+          finishers.add(finishSync);
         }
-        finishers.add(finishSync);
+      } catch (e) {
+        // A signal-like object that cannot be watched: stop at once, as
+        // an abort would, so that every entry is named as never started
+        // instead of dropped with a bare error.
+        giveUp("abort", failed(e));
       }
     }
     if (stopError === null && timeout !== Infinity) {
@@ -393,7 +412,14 @@ export async function unwindLimited(
     if (storage.sawNull && !hasAwaited && stopError === null) await undefined;
   } finally {
     if (timer !== undefined) clearTimer(timer);
-    if (signal !== undefined) signal.removeEventListener("abort", onAbort);
+    if (signal !== undefined) {
+      try {
+        signal.removeEventListener("abort", onAbort);
+      } catch {
+        // A signal-like object that throws here: nothing more to undo, and
+        // the rest of this cleanup must still happen.
+      }
+    }
     if (finishers !== undefined) {
       finishers.delete(finishSync);
       if (finishers.size === 0 && inProgress.get(signal!) === finishers) {

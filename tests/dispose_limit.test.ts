@@ -219,6 +219,34 @@ describe("disposeAsync({ signal })", () => {
     d.dispose();
     await d.disposeAsync({ signal: AbortSignal.abort() });
   });
+
+  it("stops at once, naming every entry, when a signal-like object throws as it is watched", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(function a() {
+      log.push("a");
+    });
+    d.defer(function b() {
+      log.push("b");
+    });
+    const broken = new Error("cannot listen");
+    const signal = {
+      aborted: false,
+      addEventListener() {
+        throw broken;
+      },
+      removeEventListener() {
+        throw new Error("cannot unlisten either");
+      },
+    } as unknown as AbortSignal;
+    const e = await rejected(d.disposeAsync({ signal }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(e.reason, "abort");
+    assert.equal(e.cause, broken);
+    assert.deepEqual(e.notStarted, ["b", "a"]);
+    assert.deepEqual(log, []);
+    assert.equal(d.disposed, true);
+  });
 });
 
 describe("naming entries", () => {

@@ -64,3 +64,14 @@ describe("DeferHandle's types", () => {
     d.release();
   });
 });
+
+describe("DeferGroup's types", () => {
+  it("gives a Promise from [Symbol.asyncDispose](), as disposeAsync() does", async () => {
+    const g = defer().group();
+    const p = g[Symbol.asyncDispose]();
+    const exact: Equals<typeof p, Promise<void>> = true;
+    assert.equal(exact, true);
+    assert.ok(p instanceof Promise);
+    await p.catch(() => {});
+  });
+});
