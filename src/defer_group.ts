@@ -318,10 +318,13 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
    * Disposes the group now, synchronously, its members one after another
    * (newest first) with the rules of `DeferStack.dispose()`: what the
    * parent's `dispose()` does when it reaches the group. Does nothing if
-   * the group is already disposed or its disposal has begun; so the
-   * parent, reaching a group disposed early, does nothing either (the
-   * group still counts in the parent's `size` until then).
-   * `this[Symbol.dispose]` is this same function.
+   * the group's disposal has begun (through this method, `disposeAsync()`
+   * or its parent reaching it) or the group was dropped. Disposed before
+   * its parent reaches it (even while the parent is being disposed), the
+   * group is no longer one of the parent's pending entries, as an entry
+   * run early through its handle: the parent's `size` and a deadline's
+   * report no longer count it. `this[Symbol.dispose]` is this same
+   * function.
    *
    * @throws The single error a member threw, or the `SuppressedError`
    * chain, as `DeferStack.dispose()` throws.
@@ -347,9 +350,11 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
   /**
    * Disposes the group now, concurrently (see {@linkcode DeferGroup}):
    * what the parent's `disposeAsync()` does when it reaches the group.
-   * Resolves at once if the group is already disposed or its disposal has
-   * begun (as a disposed stack's `disposeAsync()` does). `this[Symbol.asyncDispose]` is
-   * this same function.
+   * Resolves at once, whatever it is given, if the group's disposal has
+   * begun or the group was dropped (as a disposed stack's `disposeAsync()`
+   * does). Disposed early, it leaves its parent's pending entries, as with
+   * {@linkcode DeferGroup.dispose}. `this[Symbol.asyncDispose]` is this
+   * same function.
    *
    * With `{ timeout }` or `{ signal }`, it stops waiting at the deadline
    * or on abort, as a stack's `disposeAsync()` does: no member starts any
@@ -618,6 +623,8 @@ class Group implements DeferGroup {
   #storage: Slots | null = new Slots();
   /** The parent's entries: they follow the parent through `move()`. */
   #parent: Slots;
+  /** The top slot of the group's own record among the parent's entries. */
+  #top: number;
   #limit: number;
   /** While a concurrent disposal runs. */
   #run: Run | null = null;
@@ -626,7 +633,7 @@ class Group implements DeferGroup {
     this.#parent = parent;
     this.#limit = limit;
     // Registered as d.use(group) would: both methods, read now.
-    parent.addUse(
+    this.#top = parent.addGroup(
       this,
       Group.prototype.dispose as Callable,
       Group.prototype.disposeAsync as Callable,
@@ -748,7 +755,12 @@ class Group implements DeferGroup {
     const storage = this.#storage;
     if (storage === null) return null;
     this.#storage = null;
-    registry?.get(this.#parent)?.delete(this);
+    const parent = this.#parent;
+    registry?.get(parent)?.delete(this);
+    // Disposed before its parent reached it: its entry there is done, as
+    // a handle's is once run early (the parent's size and a deadline's
+    // report no longer count it).
+    if (parent.isPending(this.#top)) parent.remove(this.#top);
     return storage;
   }
 

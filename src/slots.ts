@@ -26,7 +26,8 @@
  * record. Slots per entry are what unwinding a large stack costs: memory
  * traffic, not calls, dominates at 10^6 entries.
  *
- * Handles locate their entry by the index of its top slot. Indices stay
+ * Handles locate their entry by the index of its top slot, and so does a
+ * group its own record, to take it out when disposed early. Indices stay
  * valid because slots never move: a released entry below the top becomes a
  * hole, and the array only shrinks from the top, when the top entry is
  * released (then holes just below it go too). So churn at the top (last
@@ -264,6 +265,21 @@ export class Slots implements Tally {
     this.tally.live++;
   }
 
+  /**
+   * A group (`d.group()`), as `use()` would record it with both methods;
+   * returns its top slot, by which the group takes its record out when it
+   * is disposed on its own (see `remove()`).
+   */
+  addGroup(group: object, syncMethod: Callable, asyncMethod: Callable): number {
+    const items = this.items;
+    let top = 3;
+    if (items === NO_ITEMS) {
+      this.items = [asyncMethod, group, syncMethod, USE_BOTH];
+    } else top = items.push(asyncMethod, group, syncMethod, USE_BOTH) - 1;
+    this.tally.live++;
+    return top;
+  }
+
   /** `use(null)` / `use(undefined)`: not an entry, but owed an await. */
   addNull(): void {
     if (this.items !== NO_ITEMS) this.items.push(NULL);
@@ -297,11 +313,18 @@ export class Slots implements Tally {
     return !this.retired && (!this.unwinding || top < this.cursor);
   }
 
-  /** Takes the pending record with top slot `top` out. */
+  /**
+   * Takes the pending record with top slot `top` out: a handle's entry
+   * (one or three slots), or a group's (four: see `addGroup()`).
+   */
   remove(top: number): void {
     const items = this.items;
     const marker = items[top];
-    const width = typeof marker === "function" ? 1 : 3;
+    const width = typeof marker === "function"
+      ? 1
+      : marker === USE_BOTH
+      ? 4
+      : 3;
     if (isFailure(marker)) this.tally.failures--;
     this.tally.live--;
     if (!this.unwinding && top === items.length - 1) {
@@ -312,6 +335,8 @@ export class Slots implements Tally {
     } else if (width === 1) {
       items[top] = HOLE1;
     } else {
+      // Four slots are a three-slot hole over a one-slot one.
+      if (width === 4) items[top - 3] = HOLE1;
       items[top - 2] = items[top - 1] = undefined;
       items[top] = HOLE3;
     }

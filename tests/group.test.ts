@@ -591,6 +591,52 @@ describe("the group's life", () => {
     assert.equal(calls, 1);
   });
 
+  it("disposed early, is no longer one of its parent's pending entries, below others or on top", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(() => log.push("older"));
+    const below = d.group();
+    below.defer(() => log.push("below's member"));
+    d.defer(() => log.push("newer"));
+    const top = d.group();
+    top.defer(() => log.push("top's member"));
+    assert.equal(d.size, 4);
+    top.dispose();
+    assert.equal(d.size, 3);
+    await below.disposeAsync();
+    assert.equal(d.size, 2);
+    d.defer(() => log.push("newest"));
+    d.dispose();
+    assert.deepEqual(log, [
+      "top's member",
+      "below's member",
+      "newest",
+      "newer",
+      "older",
+    ]);
+  });
+
+  it("disposed early while its parent's disposal has not reached it, is not named by the parent's deadline", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(function older() {
+      log.push("older");
+    });
+    const g = d.group();
+    g.defer(() => log.push("member"));
+    d.defer(function hangs() {
+      return never();
+    });
+    const parent = d.disposeAsync({ timeout: 30 });
+    await null;
+    await g.disposeAsync();
+    const e = await rejected(within(2_000, parent));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["hangs"]);
+    assert.deepEqual(e.notStarted, ["older"]);
+    assert.deepEqual(log, ["member"]);
+  });
+
   it("nests: an inner group's members run alongside the outer group's", async () => {
     const d = defer();
     const outer = d.group();
