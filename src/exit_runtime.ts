@@ -199,6 +199,8 @@ export function clearTimer(timer: unknown): void {
   global.clearTimeout(timer);
 }
 
+function ignore(): void {}
+
 let cached: ProcessAdapter | null | undefined;
 
 /** This runtime's adapter, or `null` where there is no process (a browser). */
@@ -350,6 +352,13 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
           // Needs no permission for the process's own pid (checked on
           // Deno 2.9: `--allow-run` is only asked for other pids).
           deno.kill(deno.pid, signal);
+          // Deno acts on a signal from its event loop: should the loop run
+          // dry first (at the natural end, on a busy machine), the process
+          // ended with status 0 instead (6 runs in 120 under load). This
+          // timer keeps the loop alive until the signal ends the process;
+          // it only runs out if a listener of the application's caught the
+          // signal and the process goes on.
+          setTimer(ignore, 1_000);
           return;
         } catch {
           // fall through to the status a shell would have shown
