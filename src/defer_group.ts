@@ -586,7 +586,9 @@ class Run {
       if (inner !== null && inner.failure !== null) {
         this.fail(at, inner.failure.error);
       }
-      if (inner !== null && inner.running.length > 0) {
+      // A nested group is named by its members: none left running means
+      // it has finished, its promise just not observed yet.
+      if (inner !== null) {
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
       } else {
@@ -755,13 +757,19 @@ class Group implements DeferGroup {
     const storage = this.#storage;
     if (storage === null) return null;
     this.#storage = null;
+    this.#leaveParent();
+    return storage;
+  }
+
+  /**
+   * Disposed or dropped before its parent reached it: its entry there is
+   * done, as a handle's is once run early or released (the parent's size
+   * and a deadline's report no longer count it).
+   */
+  #leaveParent(): void {
     const parent = this.#parent;
     registry?.get(parent)?.delete(this);
-    // Disposed before its parent reached it: its entry there is done, as
-    // a handle's is once run early (the parent's size and a deadline's
-    // report no longer count it).
     if (parent.isPending(this.#top)) parent.remove(this.#top);
-    return storage;
   }
 
   dispose(): void {
@@ -852,6 +860,9 @@ class Group implements DeferGroup {
     const storage = group.#storage;
     if (storage === null) return;
     group.#storage = null;
+    // Dropped by its own stopped disposeAsync({ signal }), its parent is
+    // still open: the group leaves it as if disposed.
+    group.#leaveParent();
     storage.retire();
     dropGroups(storage);
   }

@@ -795,6 +795,25 @@ describe("a group at a deadline", () => {
     assert.deepEqual(e.notStarted, ["innerWaiting"]);
   });
 
+  it("names a nested group that has finished by none of its members, only the members still running", async () => {
+    const log: string[] = [];
+    const ac = new AbortController();
+    const d = defer();
+    const outer = d.group();
+    outer.defer(function aborts() {
+      ac.abort();
+      return sleep(10);
+    });
+    outer.group().defer(function quick() {
+      log.push("quick ran");
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["aborts"]);
+    assert.deepEqual(e.notStarted, []);
+    assert.deepEqual(log, ["quick ran"]);
+  });
+
   it("drops a group it never reached: its members never run and their handles are done", async () => {
     const log: string[] = [];
     const d = defer();
@@ -909,6 +928,25 @@ describe("g.disposeAsync({ timeout, signal }): a group's own deadline", () => {
     assert.equal(h.pending, false);
     assert.equal(g.disposed, true);
     await d.disposeAsync();
+    assert.deepEqual(log, []);
+  });
+
+  it("dropped by its own disposeAsync() under an aborted signal, leaves its parent's pending entries", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.defer(function other() {
+      log.push("other");
+    });
+    const g = d.group();
+    g.defer(() => log.push("must not run"));
+    const e = await rejected(g.disposeAsync({ signal: AbortSignal.abort() }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(d.size, 1);
+    const stop = await rejected(
+      d.disposeAsync({ signal: AbortSignal.abort() }),
+    );
+    assert.ok(stop instanceof DisposeTimeoutError);
+    assert.deepEqual(stop.notStarted, ["other"]);
     assert.deepEqual(log, []);
   });
 
