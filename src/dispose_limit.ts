@@ -241,6 +241,21 @@ function failed(error: unknown): Failed {
   return { error };
 }
 
+/**
+ * ` (message)` for an abort reason that is an Error, else nothing: never
+ * throws, whatever the reason is (a revoked proxy, a throwing getter),
+ * since it is read inside the abort listener.
+ */
+function causeText(cause: unknown): string {
+  try {
+    if (!(cause instanceof Error)) return "";
+    const message = cause.message;
+    return typeof message === "string" ? ` (${message})` : "";
+  } catch {
+    return "";
+  }
+}
+
 function list(names: readonly string[]): string {
   return names.map((n) => JSON.stringify(n)).join(", ");
 }
@@ -291,7 +306,7 @@ export async function unwindLimited(
     }
     const why = reason === "timeout"
       ? `stopped waiting after ${timeout} ms`
-      : `was aborted${cause instanceof Error ? ` (${cause.message})` : ""}`;
+      : `was aborted${causeText(cause)}`;
     stopError = new DisposeTimeoutError(
       `${method} ${why}: ${
         runningNames.length > 0

@@ -220,6 +220,24 @@ describe("disposeAsync({ signal })", () => {
     await d.disposeAsync({ signal: AbortSignal.abort() });
   });
 
+  it("stops on an abort whose reason cannot even be read, keeping that reason as the cause", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke(); // any operation on it throws, instanceof included
+    const ac = new AbortController();
+    const d = defer();
+    d.defer(function older() {});
+    d.defer(function slow() {
+      return never();
+    });
+    const disposal = d.disposeAsync({ signal: ac.signal });
+    ac.abort(proxy);
+    const e = await rejected(disposal);
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.equal(e.cause, proxy);
+    assert.deepEqual(e.running, ["slow"]);
+    assert.deepEqual(e.notStarted, ["older"]);
+  });
+
   it("stops at once, naming every entry, when a signal-like object throws as it is watched", async () => {
     const log: string[] = [];
     const d = defer();
