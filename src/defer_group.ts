@@ -818,7 +818,7 @@ class Group implements DeferGroup {
     // Reading the options may have disposed the group: nothing to wait for.
     if (this.#storage === null) return this.#disposeAll();
     const one = new Slots();
-    one.addUse(
+    one.addGroup(
       this,
       Group.prototype.dispose as Callable,
       Group.prototype.disposeAsync as Callable,
