@@ -630,6 +630,12 @@ class Group implements DeferGroup {
   #limit: number;
   /** While a concurrent disposal runs. */
   #run: Run | null = null;
+  /**
+   * Once a disposal that was not stopped has ended: what its members
+   * failed with (`null` for nothing). Until its parent observes the end,
+   * a deadline that stops then names nothing here and keeps the failures.
+   */
+  #ended: { error: unknown } | null | undefined = undefined;
 
   constructor(parent: Slots, limit: number) {
     this.#parent = parent;
@@ -843,16 +849,24 @@ class Group implements DeferGroup {
     } finally {
       this.#run = null;
       if (!run.stopped) storage.retire();
+      this.#ended = run.stopped ? null : run.chain();
     }
-    const failed = run.chain();
+    const failed = this.#ended;
     if (failed !== null) throw failed.error;
   }
 
   /** See {@linkcode stopGroup}. */
   static stop(value: unknown): Stopped | null {
-    if (!(value instanceof Group)) return null;
-    const run = value.#run;
-    return run === null ? null : run.stop();
+    // A brand check: `instanceof` would run a proxy's getPrototypeOf trap,
+    // inside a deadline's timer or abort listener, where a throw is fatal.
+    if (!Group.#isGroup(value)) return null;
+    const group = value as Group;
+    const run = group.#run;
+    if (run !== null) return run.stop();
+    const ended = group.#ended;
+    return ended === undefined
+      ? null
+      : { running: [], notStarted: [], failure: ended };
   }
 
   /** See {@linkcode dropGroups}. */

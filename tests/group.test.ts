@@ -814,6 +814,44 @@ describe("a group at a deadline", () => {
     assert.deepEqual(log, ["quick ran"]);
   });
 
+  it("names nothing for a nested group that has just ended, and keeps what its members failed with", async () => {
+    const d = defer();
+    const outer = d.group();
+    outer.defer(function slow() {
+      return sleep(20);
+    });
+    outer.group().defer(function quick() {
+      throw new Error("inner failed");
+    });
+    const ac = new AbortController();
+    const disposal = d.disposeAsync({ signal: ac.signal });
+    // The nested group has ended; its promise is not observed yet.
+    await Promise.resolve().then(() => ac.abort());
+    const e = await rejected(within(2_000, disposal));
+    assert.ok(e instanceof SuppressedError);
+    const s = e as InstanceType<typeof SuppressedError>;
+    assert.ok(s.error instanceof DisposeTimeoutError);
+    assert.deepEqual((s.error as DisposeTimeoutError).running, ["slow"]);
+    assert.equal((s.suppressed as Error).message, "inner failed");
+  });
+
+  it("stops waiting for a value whose proxy traps throw, without throwing from its timer", async () => {
+    const d = defer();
+    const value = new Proxy({
+      [Symbol.asyncDispose]() {
+        return never();
+      },
+    }, {
+      getPrototypeOf() {
+        throw new Error("trap");
+      },
+    });
+    d.use(value);
+    const e = await rejected(within(2_000, d.disposeAsync({ timeout: 10 })));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["anonymous"]);
+  });
+
   it("drops a group it never reached: its members never run and their handles are done", async () => {
     const log: string[] = [];
     const d = defer();
