@@ -22,7 +22,7 @@ import type { DeferHandle } from "./defer_handle.ts";
 import { type Callable, Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
-import { readThen, rejected } from "./thenable.ts";
+import { ignore, readThen, rejected } from "./thenable.ts";
 import {
   type DisposeAsyncOptions,
   type Limits,
@@ -608,8 +608,6 @@ class Run {
     return out;
   }
 }
-
-function ignore(): void {}
 
 const promiseThen = Promise.prototype.then as Callable;
 

@@ -199,8 +199,6 @@ export function clearTimer(timer: unknown): void {
   global.clearTimeout(timer);
 }
 
-function ignore(): void {}
-
 let cached: ProcessAdapter | null | undefined;
 
 /** This runtime's adapter, or `null` where there is no process (a browser). */
@@ -358,7 +356,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
           // timer keeps the loop alive until the signal ends the process;
           // it only runs out if a listener of the application's caught the
           // signal and the process goes on.
-          setTimer(ignore, 1_000);
+          setTimer(() => {}, 1_000);
           return;
         } catch {
           // fall through to the status a shell would have shown

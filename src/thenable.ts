@@ -32,7 +32,8 @@ export function thenOf(value: unknown): Callable | undefined {
   }
 }
 
-function ignore(): void {}
+/** Does nothing: a callback whose call is the only thing that matters. */
+export function ignore(): void {}
 
 /**
  * Handles a thenable's rejection so it never becomes an unhandled one. Both
