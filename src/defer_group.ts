@@ -423,10 +423,12 @@ export interface Stopped {
   /** Members that will never start now, in the order they would have. */
   notStarted: string[];
   /**
-   * What the members that already settled failed with, chained as the
-   * group's disposal would have chained it; `null` if none failed.
+   * What the members that settled failed with, chained as the group's
+   * disposal would have chained it; `null` if none failed. Read once the
+   * call that stopped the group has returned: a member that aborts in its
+   * synchronous part and then throws has failed too.
    */
-  failure: { error: unknown } | null;
+  failure(): { error: unknown } | null;
 }
 
 /** The internal state of one concurrent disposal. */
@@ -458,6 +460,12 @@ class Run {
   /** The start index of each failed member, and what it failed with. */
   failedAt: number[] = [];
   failures: unknown[] = [];
+  /**
+   * Nested groups that a deadline stopped while they ran, with their
+   * start indices: their failures join this run's, read when it is.
+   */
+  innerAt: number[] = [];
+  inner: Stopped[] = [];
   done: () => void = ignore;
 
   constructor(storage: Slots, limit: number) {
@@ -563,32 +571,44 @@ class Run {
    * the order a stack would have run them), whatever order they came in.
    */
   chain(): { error: unknown } | null {
-    const n = this.failures.length;
+    const failedAt = [...this.failedAt];
+    const failures = [...this.failures];
+    for (let i = 0; i < this.inner.length; i++) {
+      const failure = this.inner[i].failure();
+      if (failure !== null) {
+        failedAt.push(this.innerAt[i]);
+        failures.push(failure.error);
+      }
+    }
+    const n = failures.length;
     if (n === 0) return null;
     const order = Array.from({ length: n }, (_, i) => i);
-    const failedAt = this.failedAt;
     order.sort((a, b) => failedAt[a] - failedAt[b]);
-    let error = this.failures[order[0]];
-    for (let i = 1; i < n; i++) {
-      error = suppress(this.failures[order[i]], error);
-    }
+    let error = failures[order[0]];
+    for (let i = 1; i < n; i++) error = suppress(failures[order[i]], error);
     return { error };
   }
 
   /** A deadline gave up: start nothing more, say what is left. */
   stop(): Stopped {
-    const out: Stopped = { running: [], notStarted: [], failure: null };
-    if (this.stopped) return out;
+    const out: Stopped = {
+      running: [],
+      notStarted: [],
+      failure: () => this.chain(),
+    };
+    if (this.stopped) {
+      out.failure = noFailure;
+      return out;
+    }
     this.stopped = true;
     const storage = this.storage;
     const running = (bottom: number, kind: number, at: number): void => {
       const inner = stopGroup(storage.valueAt(bottom, kind));
-      if (inner !== null && inner.failure !== null) {
-        this.fail(at, inner.failure.error);
-      }
       // A nested group is named by its members: none left running means
       // it has finished, its promise just not observed yet.
       if (inner !== null) {
+        this.innerAt.push(at);
+        this.inner.push(inner);
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
       } else {
@@ -601,7 +621,6 @@ class Run {
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
     if (this.calling) running(storage.cursor, storage.took, this.started);
-    out.failure = this.chain();
     out.notStarted.push(...storage.pendingNames());
     storage.retire();
     dropGroups(storage);
@@ -610,6 +629,9 @@ class Run {
 }
 
 const promiseThen = Promise.prototype.then as Callable;
+
+/** What a group stopped twice, or never running, adds to the chain. */
+const noFailure = (): null => null;
 
 /** Groups not yet disposed, by the entries (`Slots`) they are one of. */
 let registry: WeakMap<Slots, Set<Group>> | null = null;
@@ -864,7 +886,7 @@ class Group implements DeferGroup {
     const ended = group.#ended;
     return ended === undefined
       ? null
-      : { running: [], notStarted: [], failure: ended };
+      : { running: [], notStarted: [], failure: () => ended };
   }
 
   /** See {@linkcode dropGroups}. */

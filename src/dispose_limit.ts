@@ -15,7 +15,7 @@ import { suppress } from "./suppressed_error.ts";
 import { observe, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
-import { dropGroups, stopGroup } from "./defer_group.ts";
+import { dropGroups, stopGroup, type Stopped } from "./defer_group.ts";
 
 /**
  * The optional argument of {@linkcode DeferStack.disposeAsync} (and of a
@@ -290,9 +290,11 @@ export async function unwindLimited(
       : busy
       ? [storage.takenName()]
       : [];
-    // What the group's members already failed with comes before the stop,
-    // as an earlier entry's error would on a stack.
-    if (group !== null && group.failure !== null) fail(group.failure.error);
+    // What the group's members failed with comes before the stop, as an
+    // earlier entry's error would on a stack: read once the call that
+    // stopped it returns, if one did (see `takeGroupFailure`).
+    stoppedGroup = group;
+    if (!calling) takeGroupFailure();
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     let cause: unknown;
@@ -337,6 +339,18 @@ export async function unwindLimited(
       hasError = true;
     }
   };
+  // A group this deadline stopped while awaiting or calling it. An abort
+  // from inside a member's synchronous part stops it mid-call: the member
+  // may still throw before the call returns, so its failures are taken
+  // after that, as a stack's loop takes such a throw.
+  let stoppedGroup: Stopped | null = null;
+  const takeGroupFailure = (): void => {
+    const group = stoppedGroup;
+    if (group === null) return;
+    stoppedGroup = null;
+    const failure = group.failure();
+    if (failure !== null) fail(failure.error);
+  };
 
   // At an explicit exit (or a stall): the entries not started yet run
   // synchronously, where this loop stopped. What they did is returned
@@ -344,6 +358,7 @@ export async function unwindLimited(
   let done = false;
   let drained = false;
   const finishSync = (): SyncRest => {
+    takeGroupFailure();
     const runningNames = running ? [storage.takenName()] : [];
     if (!done && !drained) {
       drained = true;
@@ -401,6 +416,7 @@ export async function unwindLimited(
         threw = true;
       }
       calling = false;
+      takeGroupFailure();
       const took = storage.took;
       if (took === Took.END) break;
       // As in the plain loop: a sync throw is not awaited, except from a

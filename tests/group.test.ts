@@ -762,6 +762,43 @@ describe("a group at a deadline", () => {
     assert.equal(later.pending, false);
   });
 
+  it("keeps the error of a member that aborts from its synchronous part and then throws", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const g = d.group();
+    g.defer(function abortsThenThrows() {
+      ac.abort();
+      throw new Error("member error");
+    });
+    g.defer(() => {
+      throw new Error("earlier error");
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    const c = chain(e) as { error: string; suppressed: unknown };
+    assert.match(c.error, /aborted.*"abortsThenThrows" was still running/);
+    assert.deepEqual(c.suppressed, {
+      error: "member error",
+      suppressed: "earlier error",
+    });
+  });
+
+  it("keeps the error of a nested group's member that aborts from its synchronous part and then throws", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const g = d.group();
+    const inner = g.group();
+    inner.defer(function abortsThenThrows() {
+      ac.abort();
+      throw new Error("member error");
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    const c = chain(e) as { error: string; suppressed: unknown };
+    assert.match(c.error, /aborted.*"abortsThenThrows" was still running/);
+    assert.equal(c.suppressed, "member error");
+  });
+
   it("observes the later rejections of members it left running", async () => {
     const d = defer();
     const g = d.group();
@@ -1053,6 +1090,22 @@ describe("g.disposeAsync({ timeout, signal }): a group's own deadline", () => {
     assert.equal(second.pending, false);
     await sleep(30);
     assert.deepEqual(log, ["first started"]);
+  });
+
+  it("keeps the error of a member that aborts from its synchronous part and then throws", async () => {
+    const ac = new AbortController();
+    const g = defer().group();
+    g.defer(function abortsThenThrows() {
+      ac.abort();
+      throw new Error("member error");
+    });
+    const e = await rejected(
+      within(2_000, g.disposeAsync({ signal: ac.signal })),
+    );
+    assert.ok(e instanceof SuppressedError);
+    const c = chain(e) as { error: string; suppressed: unknown };
+    assert.match(c.error, /^DeferGroup\.disposeAsync\(\) was aborted/);
+    assert.equal(c.suppressed, "member error");
   });
 
   it("resolves at once, whatever it is given, once the group is disposed", async () => {
