@@ -120,7 +120,22 @@ export class DisposeTimeoutError extends Error {
     this.running = running;
     this.notStarted = notStarted;
     this.reason = reason;
+    made.add(this);
   }
+}
+
+/** Every `DisposeTimeoutError` constructed: see `isDisposeTimeoutError`. */
+const made = new WeakSet<object>();
+
+/**
+ * Whether `value` was made by the `DisposeTimeoutError` constructor. The
+ * exit report asks this of values cleanups threw: unlike `instanceof`, it
+ * runs none of a proxy's traps, which may throw.
+ */
+export function isDisposeTimeoutError(
+  value: unknown,
+): value is DisposeTimeoutError {
+  return made.has(value as object);
 }
 Object.defineProperty(DisposeTimeoutError.prototype, "name", {
   value: "DisposeTimeoutError",

@@ -9,7 +9,7 @@
  */
 
 import type { DeferStack } from "./defer_stack.ts";
-import { DisposeTimeoutError, finishSyncUnder } from "./dispose_limit.ts";
+import { finishSyncUnder, isDisposeTimeoutError } from "./dispose_limit.ts";
 import {
   abortController,
   type AbortControllerLike,
@@ -561,19 +561,24 @@ async function run(e: Ending): Promise<void> {
     // crash the process is ending anyway: the timer must not hold it.
     if (e.cause !== "natural") e.adapter.unref(e.timer);
   }
-  for (;;) {
-    const stack = takeNewest();
-    if (stack === undefined) break;
-    e.stacks++;
-    try {
-      // Once the signal aborted, each remaining stack rejects at once,
-      // naming its entries as never started.
-      await stack.disposeAsync({ signal: e.controller.signal });
-    } catch (error) {
-      collect(e, error);
+  try {
+    for (;;) {
+      const stack = takeNewest();
+      if (stack === undefined) break;
+      e.stacks++;
+      try {
+        // Once the signal aborted, each remaining stack rejects at once,
+        // naming its entries as never started.
+        await stack.disposeAsync({ signal: e.controller.signal });
+      } catch (error) {
+        collect(e, error);
+      }
     }
+  } finally {
+    // Whatever happened above, the ending ends: one left open holds the
+    // process (Deno asks again at every turn of a dry event loop).
+    if (!e.finished) finish(e);
   }
-  if (!e.finished) finish(e);
 }
 
 /** Sorts what a stack's `disposeAsync({ signal })` rejected with. */
@@ -581,12 +586,13 @@ function collect(e: Ending, error: unknown): void {
   let stop: unknown = error;
   let earlier: unknown;
   let hasEarlier = false;
-  if (isSuppressed(error) && error.error instanceof DisposeTimeoutError) {
-    stop = error.error;
-    earlier = error.suppressed;
+  const link = linkOf(error);
+  if (link !== null && isDisposeTimeoutError(link.error)) {
+    stop = link.error;
+    earlier = link.suppressed;
     hasEarlier = true;
   }
-  if (stop instanceof DisposeTimeoutError) {
+  if (isDisposeTimeoutError(stop)) {
     e.running.push(...stop.running);
     e.notStarted.push(...stop.notStarted);
     if (hasEarlier) e.errors.push(earlier);
@@ -595,11 +601,26 @@ function collect(e: Ending, error: unknown): void {
   }
 }
 
-function isSuppressed(
+/**
+ * The two errors of a `SuppressedError` chain link, or `null` for
+ * anything else. Cleanups throw what they like, a proxy whose traps throw
+ * included, and the report must still be made: a value that throws when
+ * looked at is a leaf.
+ */
+function linkOf(
   value: unknown,
-): value is { error: unknown; suppressed: unknown } {
-  return value instanceof Error && value.name === "SuppressedError" &&
-    "error" in value && "suppressed" in value;
+): { error: unknown; suppressed: unknown } | null {
+  try {
+    if (
+      value instanceof Error && value.name === "SuppressedError" &&
+      "error" in value && "suppressed" in value
+    ) {
+      return { error: value.error, suppressed: value.suppressed };
+    }
+  } catch {
+    // A leaf, then.
+  }
+  return null;
 }
 
 /** Names the not-awaited entries of a stack's error chain. */
@@ -806,20 +827,36 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
 /** The errors of a `SuppressedError` chain, in the order they were thrown. */
 function leaves(error: unknown): unknown[] {
   const out: unknown[] = [];
-  let current = error;
-  while (isSuppressed(current)) {
-    out.push(...leaves(current.error));
-    current = current.suppressed;
-  }
-  out.push(current);
+  // A chain a cleanup made by hand may loop back on itself: each link is
+  // followed once.
+  const seen = new Set<unknown>();
+  const walk = (value: unknown): void => {
+    let current = value;
+    for (;;) {
+      const link = seen.has(current) ? null : linkOf(current);
+      if (link === null) break;
+      seen.add(current);
+      walk(link.error);
+      current = link.suppressed;
+    }
+    out.push(current);
+  };
+  walk(error);
   return out.reverse();
 }
 
+/** One line for a thrown value: never throws, whatever was thrown. */
 function errorLine(error: unknown): string {
-  if (error instanceof Error) {
-    const frame = (error.stack ?? "").split("\n").map((l) => l.trim())
-      .find((l) => l.startsWith("at "));
-    return `${error.name}: ${error.message}${frame ? ` (${frame})` : ""}`;
+  try {
+    if (error instanceof Error) {
+      const frame = String(error.stack ?? "").split("\n").map((l) => l.trim())
+        .find((l) => l.startsWith("at "));
+      return `${error.name}: ${error.message}${frame ? ` (${frame})` : ""}`;
+    }
+    return `thrown: ${String(error)}`;
+  } catch {
+    return `thrown: ${
+      typeof error === "function" ? "a function" : "an object"
+    } that throws when read`;
   }
-  return `thrown: ${String(error)}`;
 }

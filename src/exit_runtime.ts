@@ -376,11 +376,16 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     rethrow,
     reportCrash(kind, error) {
       // Deno's own words: "error: Uncaught (in promise) Error: ..."
-      const text = typeof deno.inspect === "function"
-        ? deno.inspect(error)
-        : error instanceof Error
-        ? error.stack ?? String(error)
-        : String(error);
+      let text: string;
+      try {
+        text = typeof deno.inspect === "function"
+          ? deno.inspect(error)
+          : error instanceof Error
+          ? String(error.stack ?? error)
+          : String(error);
+      } catch {
+        text = UNREADABLE; // Deno.inspect throws for a revoked proxy
+      }
       writeError(
         `error: Uncaught ${
           kind === "unhandledRejection" ? "(in promise) " : ""
@@ -403,18 +408,26 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
   };
 }
 
+/** Stands for a crash value that throws when shown (a revoked proxy). */
+const UNREADABLE = "(a thrown value that cannot be shown)";
+
 function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
   const windows = proc.platform === "win32";
   const reportCrash = (kind: CrashKind, error: unknown): void => {
     // What Node and Bun print for a crash, less Node's quote of the
     // throwing line (only the runtime knows it): the error as
     // console.error shows it (Bun quotes the line from the stack).
-    if (error instanceof Error) global.console.error(error);
-    else {
-      global.console.error(
-        kind === "unhandledRejection" ? "Uncaught (in promise)" : "Uncaught",
-        error,
-      );
+    try {
+      if (error instanceof Error) global.console.error(error);
+      else {
+        global.console.error(
+          kind === "unhandledRejection" ? "Uncaught (in promise)" : "Uncaught",
+          error,
+        );
+      }
+    } catch {
+      // A value whose traps throw: named, since it cannot be shown.
+      global.console.error(`Uncaught ${UNREADABLE}`);
     }
     const bun = proc.versions?.bun !== undefined;
     if (!bun && typeof proc.version === "string") {

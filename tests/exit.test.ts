@@ -118,6 +118,19 @@ async function scenario(
   return await child.done;
 }
 
+/** The errors the exit report lists, each without its location. */
+function reportLines(stderr: string): string[] {
+  const lines = stderr.split("\n");
+  const at = lines.findIndex((l) => /cleanup error\(s\)/.test(l));
+  assert.notEqual(at, -1, `no cleanup errors reported:\n${stderr}`);
+  const out: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    if (!line.startsWith("  ") || line.startsWith("    ")) break;
+    out.push(line.trim().replace(/ \(at .*\)$/, ""));
+  }
+  return out;
+}
+
 describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
   it("disposes nested stacks newest first, each LIFO, on SIGINT, then ends as killed by SIGINT", async () => {
     const o = await scenario("nested", "SIGINT");
@@ -271,6 +284,28 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.deepEqual(o.after, ["cleanup after rejection"]);
     assert.match(o.stderr, /nobody caught this/);
     assert.equal(o.code, 1);
+  });
+
+  it("still reports a crash and ends when a cleanup throws a revoked proxy, naming that as a value it cannot show", async () => {
+    const o = await scenario("revoked-crash");
+    assert.deepEqual(o.after, ["older cleanup ran"]);
+    assert.deepEqual(reportLines(o.stderr), [
+      "Error: newest",
+      "thrown: an object that throws when read",
+    ]);
+    assert.doesNotMatch(o.stderr, /stalled/);
+    assert.match(o.stderr, /boom from a timer/);
+    assert.equal(o.code, 1);
+  });
+
+  it("reports the errors of a chain a cleanup threw in the order they were thrown", async () => {
+    const o = await scenario("chain-exit");
+    assert.deepEqual(reportLines(o.stderr), [
+      "Error: outer first",
+      "Error: inner first",
+      "Error: inner second",
+    ]);
+    assert.equal(o.code, 3);
   });
 
   it("runs the synchronous cleanups at process.exit() and names the async one it cannot await", async () => {
