@@ -540,9 +540,12 @@ class Run {
     // directly; anything else through the `then` read once, as `await`
     // reads it, in a promise that adopts what it settles with. Either way
     // the callbacks come in a later turn.
-    if (then === promiseThen && result instanceof Promise) {
-      // `then` itself may throw (a subclass whose species getter throws):
-      // then the member failed, as its `await` would have.
+    if (then === promiseThen) {
+      // `then` itself may throw: on what is not a promise, though it has
+      // the promise's `then` (a proxy of one), or for a subclass whose
+      // species getter throws. Then the member failed, as its `await`
+      // would have. No `instanceof`: a proxy's getPrototypeOf trap may
+      // throw, and would stop the members not started yet.
       try {
         then.call(result, ok, failed);
       } catch (e) {

@@ -160,6 +160,23 @@ describe("d.group() under disposeAsync()", () => {
     });
   });
 
+  it("fails a member that returns a proxy of a promise, as await would, and still runs the others, whatever the proxy's traps do", async () => {
+    const log: string[] = [];
+    const d = defer();
+    const g = d.group();
+    g.defer(() => void log.push("older ran"));
+    g.defer(() =>
+      new Proxy(Promise.resolve(), {
+        getPrototypeOf() {
+          throw new Error("getPrototypeOf trap");
+        },
+      })
+    );
+    const e = await within(2000, rejected(d.disposeAsync()));
+    assert.deepEqual(log, ["older ran"]);
+    assert.ok(e instanceof TypeError);
+  });
+
   it("rejects with a member's error as it is when only one fails", async () => {
     const error = new Error("only one");
     const d = defer();
