@@ -445,11 +445,14 @@ class Run {
   /** While {@linkcode Run.pump} is starting members. */
   pumping = false;
   /**
-   * While a member is being called: a deadline that comes from inside it
-   * (an abort in its synchronous part) must name it, and stop it if it is
-   * a group.
+   * While a member is being called, or the `then` of its result read: a
+   * deadline that comes from inside either (an abort in its synchronous
+   * part, or in a `then` getter) must name it, and stop it if it is a
+   * group.
    */
   calling = false;
+  /** The start index of the member being called. */
+  callingAt = 0;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -485,15 +488,16 @@ class Run {
       let result: unknown;
       let threw = false;
       this.calling = true;
+      this.callingAt = this.started;
       try {
         result = storage.next(true);
       } catch (e) {
         threw = true;
         result = e;
       }
-      this.calling = false;
       const took = storage.took;
       if (took === Took.END) {
+        this.calling = false;
         this.ended = true;
         break;
       }
@@ -501,20 +505,21 @@ class Run {
       // A synchronous throw fails the member at once; a Symbol.dispose
       // fallback's result is ignored; anything without a `then` has
       // finished. Only thenables are awaited.
-      if (threw) this.fail(at, result);
-      else if (took !== Took.FALLBACK) {
+      let then: unknown;
+      if (!threw && took !== Took.FALLBACK) {
         // Read `then` as `await` would: a getter that throws fails the
         // member (thenOf() would take it for no `then` at all).
-        let then: unknown;
         try {
           then = readThen(result);
         } catch (e) {
-          this.fail(at, e);
-          continue;
+          threw = true;
+          result = e;
         }
-        if (typeof then === "function") {
-          this.await(at, result, then as Callable, took);
-        }
+      }
+      this.calling = false;
+      if (threw) this.fail(at, result);
+      else if (typeof then === "function") {
+        this.await(at, result, then as Callable, took);
       }
     }
     this.pumping = false;
@@ -623,7 +628,7 @@ class Run {
     }
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
-    if (this.calling) running(storage.cursor, storage.took, this.started);
+    if (this.calling) running(storage.cursor, storage.took, this.callingAt);
     out.notStarted.push(...storage.pendingNames());
     storage.retire();
     dropGroups(storage);

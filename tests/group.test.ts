@@ -1125,6 +1125,30 @@ describe("g.disposeAsync({ timeout, signal }): a group's own deadline", () => {
     assert.equal(c.suppressed, "member error");
   });
 
+  it("names a member that aborts from the then getter of its result, and starts none after it", async () => {
+    const log: string[] = [];
+    const ac = new AbortController();
+    const g = defer().group({ limit: 1 });
+    g.defer(function later() {
+      log.push("later ran");
+    });
+    g.defer(function abortsInThen() {
+      return {
+        get then() {
+          ac.abort();
+          return undefined;
+        },
+      };
+    });
+    const e = await rejected(
+      within(2_000, g.disposeAsync({ signal: ac.signal })),
+    );
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["abortsInThen"]);
+    assert.deepEqual(e.notStarted, ["later"]);
+    assert.deepEqual(log, []);
+  });
+
   it("resolves at once, whatever it is given, once the group is disposed", async () => {
     const g = defer().group();
     await g.disposeAsync();
