@@ -224,3 +224,123 @@ describe("a million entries", () => {
     assert.ok(ok, "each level holds the next entry's error");
   });
 });
+
+// Large stacks keep their records in chunks of a fixed number of slots
+// (16,384 in src/slots.ts); these cross several chunk boundaries with
+// records of every width, so no record falls between two chunks unnoticed.
+describe("stacks larger than one chunk", () => {
+  const N = 40_000;
+
+  /** Registers `N` entries of every kind, in turn; each logs its index. */
+  function mixed(d: ReturnType<typeof defer>, log: number[]) {
+    const handles: ({ release(): boolean; dispose(): unknown } | null)[] = [];
+    for (let i = 0; i < N; i++) {
+      switch (i % 5) {
+        case 0:
+          handles.push(d.defer(() => void log.push(i)));
+          break;
+        case 1:
+          handles.push(d.defer((k: number) => void log.push(k), i));
+          break;
+        case 2:
+          d.use({ [Symbol.dispose]: () => void log.push(i) });
+          handles.push(null);
+          break;
+        case 3:
+          d.adopt(i, (k: number) => void log.push(k));
+          handles.push(null);
+          break;
+        default: {
+          const g = d.group();
+          g.defer(() => void log.push(i));
+          handles.push(null);
+        }
+      }
+    }
+    return handles;
+  }
+
+  it("run every entry of every kind once, last registered first", () => {
+    const log: number[] = [];
+    const d = defer();
+    mixed(d, log);
+    assert.equal(d.size, N);
+    d.dispose();
+    assert.equal(log.length, N);
+    assert.ok(log.every((k, at) => k === N - 1 - at), "LIFO across chunks");
+  });
+
+  it("release and run early entries far below the top, and leave the rest in order", () => {
+    const log: number[] = [];
+    const d = defer();
+    const handles = mixed(d, log);
+    const gone = new Set<number>();
+    // From the bottom up, through every chunk: release some, run some now.
+    for (let i = 0; i < N; i += 7) {
+      const h = handles[i];
+      if (h === null) continue;
+      if (i % 2 === 0) assert.equal(h.release(), true);
+      else h.dispose();
+      gone.add(i);
+    }
+    const early = log.splice(0);
+    assert.deepEqual(early, [...gone].filter((i) => i % 2 === 1));
+    assert.equal(d.size, N - gone.size);
+    d.dispose();
+    const expected: number[] = [];
+    for (let i = N - 1; i >= 0; i--) if (!gone.has(i)) expected.push(i);
+    assert.deepEqual(log, expected);
+  });
+
+  it("keep size and order under churn right at a chunk boundary", () => {
+    const log: number[] = [];
+    const d = defer();
+    // 16,384 one-slot entries fill the first chunk exactly.
+    for (let i = 0; i < 16_384; i++) d.defer(() => void log.push(i));
+    for (let round = 0; round < 1_000; round++) {
+      const h = d.defer(() => void log.push(-1));
+      assert.equal(h.release(), true);
+    }
+    d.defer(() => void log.push(16_384));
+    assert.equal(d.size, 16_385);
+    d.dispose();
+    assert.equal(log.length, 16_385);
+    assert.ok(log.every((k, at) => k === 16_384 - at), "LIFO, no stray entry");
+  });
+
+  it("give back the slots of entries released last in, first out, chunk after chunk", async () => {
+    const d = defer();
+    const cycle = () => {
+      const handles = [];
+      for (let i = 0; i < 20_000; i++) handles.push(d.defer(() => {}));
+      for (let i = handles.length - 1; i >= 0; i--) handles[i].release();
+    };
+    cycle();
+    const before = await settledHeap();
+    for (let i = 0; i < 200; i++) cycle();
+    const growth = await settledHeap() - before;
+    assert.equal(d.size, 0);
+    // A chunk left full of holes would keep 128 KB per cycle: 26 MB.
+    assert.ok(growth < 8_000_000, `heap grew by ${growth} bytes`);
+  });
+
+  it("name, at a deadline, the entry still running and those never started in lower chunks", async () => {
+    const d = defer();
+    d.defer(function lowest() {});
+    for (let i = 0; i < N; i++) d.defer(() => {});
+    d.defer(function hangs() {
+      return new Promise<void>(() => {});
+    });
+    for (let i = 0; i < N; i++) d.defer(() => {});
+    let e: unknown;
+    try {
+      await d.disposeAsync({ timeout: 50 });
+    } catch (caught) {
+      e = caught;
+    }
+    const stop = e as { running: string[]; notStarted: string[] };
+    assert.deepEqual(stop.running, ["hangs"]);
+    assert.equal(stop.notStarted.length, N + 1);
+    assert.equal(stop.notStarted.at(-1), "lowest");
+  });
+});
