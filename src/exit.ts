@@ -9,7 +9,11 @@
  */
 
 import type { DeferStack } from "./defer_stack.ts";
-import { finishSyncUnder, isDisposeTimeoutError } from "./dispose_limit.ts";
+import {
+  type DisposeTimeoutError,
+  finishSyncUnder,
+  isDisposeTimeoutError,
+} from "./dispose_limit.ts";
 import {
   abortController,
   type AbortControllerLike,
@@ -587,18 +591,29 @@ function collect(e: Ending, error: unknown): void {
   let earlier: unknown;
   let hasEarlier = false;
   const link = linkOf(error);
-  if (link !== null && isDisposeTimeoutError(link.error)) {
+  if (link !== null && isOwnStop(e, link.error)) {
     stop = link.error;
     earlier = link.suppressed;
     hasEarlier = true;
   }
-  if (isDisposeTimeoutError(stop)) {
+  if (isOwnStop(e, stop)) {
     e.running.push(...stop.running);
     e.notStarted.push(...stop.notStarted);
     if (hasEarlier) e.errors.push(earlier);
   } else {
     e.errors.push(error);
   }
+}
+
+/**
+ * Whether `value` is where this ending's abort stopped a stack's disposal,
+ * and not a `DisposeTimeoutError` a cleanup threw (an inner stack's,
+ * passed on): its cause is the abort's own reason.
+ */
+function isOwnStop(e: Ending, value: unknown): value is DisposeTimeoutError {
+  const signal = e.controller.signal;
+  return isDisposeTimeoutError(value) && signal.aborted &&
+    value.cause === signal.reason;
 }
 
 /**
@@ -755,7 +770,15 @@ function deliver(e: Ending): void {
       );
     }
   } else if (handler) {
-    const text = format(report, e.adapter.kind);
+    // The process must still end as it should, whatever the report meets.
+    let text: string;
+    try {
+      text = format(report, e.adapter.kind);
+    } catch (error) {
+      text = `@cleanup/defer: the exit report could not be made: ${
+        errorLine(error)
+      }`;
+    }
     if (text !== "") e.adapter.writeError(text);
   }
 }
@@ -812,7 +835,15 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
       }`,
     );
   }
-  const failures = r.errors.flatMap(leaves).filter((leaf) =>
+  let cut = false;
+  const failures = r.errors.flatMap((error) => {
+    const list = leaves(error);
+    if (list.length > MAX_LEAVES) {
+      cut = true;
+      list.length = MAX_LEAVES;
+    }
+    return list;
+  }).filter((leaf) =>
     leaf === null || typeof leaf !== "object" || !notAwaited.has(leaf)
   );
   if (failures.length > 0) {
@@ -820,29 +851,42 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
       `@cleanup/defer: ${failures.length} cleanup error(s) ${at}, first to run first:`,
     );
     for (const failure of failures) lines.push(`  ${errorLine(failure)}`);
+    if (cut) {
+      lines.push(
+        `@cleanup/defer: a chain of more than ${MAX_LEAVES} errors; the rest of it is not listed`,
+      );
+    }
   }
   return lines.join("\n");
 }
 
-/** The errors of a `SuppressedError` chain, in the order they were thrown. */
+/** The most errors of one chain the printed report lists. */
+const MAX_LEAVES = 1_000;
+
+/**
+ * The errors of a `SuppressedError` chain, in the order they were thrown:
+ * at most `MAX_LEAVES + 1`, so that a chain a cleanup made by hand, which
+ * may be deeper than the call stack, loop back on itself, or never end (a
+ * getter making a new link each time), is still walked in bounded time.
+ */
 function leaves(error: unknown): unknown[] {
   const out: unknown[] = [];
-  // A chain a cleanup made by hand may loop back on itself: each link is
-  // followed once.
   const seen = new Set<unknown>();
-  const walk = (value: unknown): void => {
-    let current = value;
-    for (;;) {
-      const link = seen.has(current) ? null : linkOf(current);
-      if (link === null) break;
-      seen.add(current);
-      walk(link.error);
-      current = link.suppressed;
+  // Depth first without recursion; a link's older side (`suppressed`)
+  // before its newer one (`error`).
+  const todo: unknown[] = [error];
+  while (todo.length > 0 && out.length <= MAX_LEAVES) {
+    const value = todo.pop();
+    const link = seen.has(value) || seen.size > MAX_LEAVES
+      ? null
+      : linkOf(value);
+    if (link === null) out.push(value);
+    else {
+      seen.add(value);
+      todo.push(link.error, link.suppressed);
     }
-    out.push(current);
-  };
-  walk(error);
-  return out.reverse();
+  }
+  return out;
 }
 
 /** One line for a thrown value: never throws, whatever was thrown. */

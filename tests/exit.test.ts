@@ -298,6 +298,31 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
+  it("reports the start of a chain deeper than the call stack, and ends with status 1 at the natural end", async () => {
+    const o = await scenario("deep-chain");
+    assert.deepEqual(o.after, ["older cleanup ran"]);
+    const listed = reportLines(o.stderr);
+    assert.equal(listed.length, 1_000);
+    assert.equal(listed[0], "Error: older 19999");
+    assert.match(o.stderr, /the rest of it is not listed/);
+    assert.equal(o.code, 1);
+  });
+
+  it("reports a chain deeper than the call stack after a signal, and ends as killed by it", async () => {
+    const o = await scenario("deep-chain-signal", "SIGTERM");
+    assert.deepEqual(o.after, ["older cleanup ran"]);
+    assert.match(o.stderr, /the rest of it is not listed/);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("reports a DisposeTimeoutError a cleanup passed on as a cleanup error, status 1", async () => {
+    const o = await scenario("rethrown-timeout");
+    assert.deepEqual(reportLines(o.stderr), [
+      'DisposeTimeoutError: DeferStack.disposeAsync() stopped waiting after 5 ms: "hangs" was still running; 0 never started',
+    ]);
+    assert.equal(o.code, 1);
+  });
+
   it("reports the errors of a chain a cleanup threw in the order they were thrown", async () => {
     const o = await scenario("chain-exit");
     assert.deepEqual(reportLines(o.stderr), [
