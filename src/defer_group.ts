@@ -538,7 +538,10 @@ class Run {
     };
     const failed = (e: unknown): void => {
       if (!this.open[k]) return;
-      this.fail(at, e);
+      // After a stop, a member named as still running goes on unobserved,
+      // as on a stack: its failure is not the stop's (nor counted twice,
+      // for a nested group whose own failures the stop took).
+      if (!this.stopped) this.fail(at, e);
       this.settle(k);
     };
     // A native promise with its own `then` (the common case) is watched

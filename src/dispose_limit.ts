@@ -306,10 +306,9 @@ export async function unwindLimited(
       ? [storage.takenName()]
       : [];
     // What the group's members failed with comes before the stop, as an
-    // earlier entry's error would on a stack: read once the call that
-    // stopped it returns, if one did (see `takeGroupFailure`).
+    // earlier entry's error would on a stack: read once this loop ends
+    // (see `takeGroupFailure`).
     stoppedGroup = group;
-    if (!calling) takeGroupFailure();
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     let cause: unknown;
@@ -356,8 +355,9 @@ export async function unwindLimited(
   };
   // A group this deadline stopped while awaiting or calling it. An abort
   // from inside a member's synchronous part stops it mid-call: the member
-  // may still throw before the call returns, so its failures are taken
-  // after that, as a stack's loop takes such a throw.
+  // may still throw before its call returns, so the group's failures are
+  // taken once this loop has ended (at least a microtask later), as a
+  // stack's loop takes such a throw.
   let stoppedGroup: Stopped | null = null;
   const takeGroupFailure = (): void => {
     const group = stoppedGroup;
@@ -431,7 +431,6 @@ export async function unwindLimited(
         threw = true;
       }
       calling = false;
-      takeGroupFailure();
       const took = storage.took;
       if (took === Took.END) break;
       // As in the plain loop: a sync throw is not awaited, except from a
@@ -453,7 +452,12 @@ export async function unwindLimited(
         stop,
       ]);
       running = false;
-      if (outcome !== undefined && outcome !== STOP) fail(outcome.error);
+      if (outcome !== undefined && outcome !== STOP) {
+        fail(outcome.error);
+        // A group that ended before the stop rejected with what the stop
+        // took from it: its failures are in the chain once.
+        stoppedGroup = null;
+      }
     }
     if (storage.sawNull && !hasAwaited && stopError === null) await undefined;
   } finally {
@@ -478,6 +482,7 @@ export async function unwindLimited(
     dropGroups(storage);
   }
   if (drained) return;
+  takeGroupFailure();
   if (stopError !== null) fail(stopError);
   if (hasError) throw error;
 }

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, DisposeTimeoutError, SuppressedError } from "../mod.ts";
-import { chain, rejected, thrown } from "./helpers.ts";
+import { type Chain, chain, rejected, thrown } from "./helpers.ts";
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
@@ -814,6 +814,51 @@ describe("a group at a deadline", () => {
     const c = chain(e) as { error: string; suppressed: unknown };
     assert.match(c.error, /aborted.*"abortsThenThrows" was still running/);
     assert.equal(c.suppressed, "member error");
+  });
+
+  it("keeps the error of a member of a limited group that aborts and throws when it starts after another settled", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    g.defer(function abortsThenThrows() {
+      ac.abort();
+      throw new Error("member error");
+    });
+    g.defer(async function first() {
+      await sleep(5);
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    const c = chain(e) as { error: string; suppressed: unknown };
+    assert.match(c.error, /aborted.*"abortsThenThrows" was still running/);
+    assert.equal(c.suppressed, "member error");
+  });
+
+  it("chains the error of a group that failed just before an abort once, whenever the abort lands", async () => {
+    for (let ticks = 0; ticks < 6; ticks++) {
+      const ac = new AbortController();
+      const d = defer();
+      d.group().defer(async () => {
+        throw new Error("member error");
+      });
+      const disposal = d.disposeAsync({ signal: ac.signal });
+      let later = Promise.resolve();
+      for (let i = 0; i < ticks; i++) later = later.then(() => {});
+      later.then(() => ac.abort());
+      const leaves: string[] = [];
+      const walk = (c: Chain): void => {
+        if (typeof c === "string") leaves.push(c);
+        else {
+          walk(c.suppressed);
+          walk(c.error);
+        }
+      };
+      walk(chain(await rejected(disposal)));
+      assert.equal(
+        leaves.filter((l) => l === "member error").length,
+        1,
+        `abort after ${ticks} ticks: ${JSON.stringify(leaves)}`,
+      );
+    }
   });
 
   it("observes the later rejections of members it left running", async () => {
