@@ -528,7 +528,7 @@ class Run {
 
   await(at: number, result: unknown, then: Callable, took: number): void {
     const k = this.open.length;
-    this.bottoms.push(this.storage.position());
+    this.bottoms.push(this.storage.cursor);
     this.kinds.push(took);
     this.open.push(true);
     this.starts.push(at);
@@ -631,9 +631,7 @@ class Run {
     }
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
-    if (this.calling) {
-      running(storage.position(), storage.took, this.callingAt);
-    }
+    if (this.calling) running(storage.cursor, storage.took, this.callingAt);
     out.notStarted.push(...storage.pendingNames());
     storage.retire();
     dropGroups(storage);
