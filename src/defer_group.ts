@@ -425,8 +425,9 @@ export interface Stopped {
   /**
    * What the members that settled failed with, chained as the group's
    * disposal would have chained it; `null` if none failed. Read once the
-   * call that stopped the group has returned: a member that aborts in its
-   * synchronous part and then throws has failed too.
+   * deadline's loop has ended, a microtask or more after the stop: a
+   * member that aborts in its synchronous part and then throws has failed
+   * too. Rejections of members named as still running are not in it.
    */
   failure(): { error: unknown } | null;
 }
