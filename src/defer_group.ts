@@ -430,6 +430,12 @@ export interface Stopped {
    * too. Rejections of members named as still running are not in it.
    */
   failure(): { error: unknown } | null;
+  /**
+   * The members never started, for an explicit exit to run synchronously:
+   * those of nested groups stopped with it first, in start order, then
+   * the group's own. Nothing else runs them.
+   */
+  rest: Slots[];
 }
 
 /** The internal state of one concurrent disposal. */
@@ -607,6 +613,7 @@ class Run {
       running: [],
       notStarted: [],
       failure: () => this.chain(),
+      rest: [],
     };
     if (this.stopped) {
       out.failure = noFailure;
@@ -621,6 +628,7 @@ class Run {
       if (inner !== null) {
         this.innerAt.push(at);
         this.inner.push(inner);
+        out.rest.push(...inner.rest);
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
       } else {
@@ -634,7 +642,7 @@ class Run {
     // how it was taken before calling it.
     if (this.calling) running(storage.cursor, storage.took, this.callingAt);
     out.notStarted.push(...storage.pendingNames());
-    storage.retire();
+    out.rest.push(storage.detach());
     dropGroups(storage);
     return out;
   }
@@ -898,7 +906,7 @@ class Group implements DeferGroup {
     const ended = group.#ended;
     return ended === undefined
       ? null
-      : { running: [], notStarted: [], failure: () => ended };
+      : { running: [], notStarted: [], failure: () => ended, rest: [] };
   }
 
   /** See {@linkcode dropGroups}. */

@@ -309,6 +309,7 @@ export async function unwindLimited(
     // earlier entry's error would on a stack: read once this loop ends
     // (see `takeGroupFailure`).
     stoppedGroup = group;
+    if (group !== null) stoppedRest = group.rest;
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     let cause: unknown;
@@ -359,6 +360,8 @@ export async function unwindLimited(
   // taken once this loop has ended (at least a microtask later), as a
   // stack's loop takes such a throw.
   let stoppedGroup: Stopped | null = null;
+  // Its members never started, run should the process now exit.
+  let stoppedRest: Slots[] = [];
   const takeGroupFailure = (): void => {
     const group = stoppedGroup;
     if (group === null) return;
@@ -372,26 +375,33 @@ export async function unwindLimited(
   // there; should this loop resume, it resolves quietly.
   let done = false;
   let drained = false;
+  const drain = (slots: Slots): void => {
+    for (;;) {
+      try {
+        const result = slots.next(false);
+        const took = slots.took;
+        if (took === Took.END) break;
+        const then = result === undefined ? undefined : thenOf(result);
+        if (took === Took.ASYNC_ONLY || then !== undefined) {
+          observe(result, then);
+          fail(notAwaitedAtExit(slots, result));
+        }
+      } catch (e) {
+        fail(e);
+      }
+    }
+    slots.retire();
+  };
   const finishSync = (): SyncRest => {
     takeGroupFailure();
     const runningNames = running ? [storage.takenName()] : [];
     if (!done && !drained) {
       drained = true;
-      for (;;) {
-        try {
-          const result = storage.next(false);
-          const took = storage.took;
-          if (took === Took.END) break;
-          const then = result === undefined ? undefined : thenOf(result);
-          if (took === Took.ASYNC_ONLY || then !== undefined) {
-            observe(result, then);
-            fail(notAwaitedAtExit(storage, result));
-          }
-        } catch (e) {
-          fail(e);
-        }
-      }
-      storage.retire();
+      // A group stopped by this exit: the members it never started come
+      // first, as they would have run before the entries below it.
+      for (const rest of stoppedRest) drain(rest);
+      stoppedRest = [];
+      drain(storage);
     }
     return { running: runningNames, error, failed: hasError };
   };

@@ -735,6 +735,22 @@ export class Slots implements Tally {
   retire(): void {
     this.items = RETIRED;
   }
+
+  /**
+   * While unwinding: retires this storage, and returns a new one holding
+   * the records not taken yet, for {@linkcode Slots.next} to go on with.
+   * A deadline that stops a group keeps them so, should the process now
+   * exit, they still run; the handles on them are done either way.
+   */
+  detach(): Slots {
+    const rest = new Slots();
+    rest.items = this.items;
+    rest.unwinding = true;
+    rest.cursor = this.cursor;
+    rest.sawNull = this.sawNull;
+    this.retire();
+    return rest;
+  }
 }
 
 /** {@linkcode Slots.addUse}'s record as the first items: see `NO_ITEMS`. */

@@ -298,6 +298,16 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
+  it("runs the members a group had not started when one of them exits during a signal's cleanup", async () => {
+    const o = await scenario("group-exit", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "group: exiting",
+      "group: older member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.code, 3);
+  });
+
   it("reports the start of a chain deeper than the call stack, and ends with status 1 at the natural end", async () => {
     const o = await scenario("deep-chain");
     assert.deepEqual(o.after, ["older cleanup ran"]);
