@@ -309,7 +309,10 @@ export async function unwindLimited(
     // earlier entry's error would on a stack: read once this loop ends
     // (see `takeGroupFailure`).
     stoppedGroup = group;
-    if (group !== null) stoppedRest = group.rest;
+    if (group !== null) {
+      stoppedRest = group.rest;
+      stoppedRunning = group.running;
+    }
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     let cause: unknown;
@@ -360,8 +363,10 @@ export async function unwindLimited(
   // taken once this loop has ended (at least a microtask later), as a
   // stack's loop takes such a throw.
   let stoppedGroup: Stopped | null = null;
-  // Its members never started, run should the process now exit.
+  // Its members never started, run should the process now exit, and
+  // those still running, which name it then.
   let stoppedRest: Slots[] = [];
+  let stoppedRunning: string[] | null = null;
   const takeGroupFailure = (): void => {
     const group = stoppedGroup;
     if (group === null) return;
@@ -394,7 +399,7 @@ export async function unwindLimited(
   };
   const finishSync = (): SyncRest => {
     takeGroupFailure();
-    const runningNames = running ? [storage.takenName()] : [];
+    const runningNames = running ? stoppedRunning ?? [storage.takenName()] : [];
     if (!done && !drained) {
       drained = true;
       // A group stopped by this exit: the members it never started come

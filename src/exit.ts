@@ -641,7 +641,7 @@ function linkOf(
 /** Names the not-awaited entries of a stack's error chain. */
 function addError(e: Ending, error: unknown): void {
   e.errors.push(error);
-  for (const leaf of leaves(error)) {
+  for (const leaf of leaves(error).list) {
     const name = leaf !== null && typeof leaf === "object"
       ? notAwaited.get(leaf)
       : undefined;
@@ -837,12 +837,9 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
   }
   let cut = false;
   const failures = r.errors.flatMap((error) => {
-    const list = leaves(error);
-    if (list.length > MAX_LEAVES) {
-      cut = true;
-      list.length = MAX_LEAVES;
-    }
-    return list;
+    const walked = leaves(error);
+    if (walked.cut) cut = true;
+    return walked.list;
   }).filter((leaf) =>
     leaf === null || typeof leaf !== "object" || !notAwaited.has(leaf)
   );
@@ -851,42 +848,49 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
       `@cleanup/defer: ${failures.length} cleanup error(s) ${at}, first to run first:`,
     );
     for (const failure of failures) lines.push(`  ${errorLine(failure)}`);
-    if (cut) {
-      lines.push(
-        `@cleanup/defer: a chain of more than ${MAX_LEAVES} errors; the rest of it is not listed`,
-      );
-    }
+  }
+  // Also when nothing of it could be listed: a chain that never ends.
+  if (cut) {
+    lines.push(
+      `@cleanup/defer: a cleanup error ${at} is a chain of more than ${MAX_LEAVES} errors, or one that never ends; the rest of it is not listed`,
+    );
   }
   return lines.join("\n");
 }
 
-/** The most errors of one chain the printed report lists. */
+/** The most errors (and links) of one chain the report walks. */
 const MAX_LEAVES = 1_000;
 
 /**
- * The errors of a `SuppressedError` chain, in the order they were thrown:
- * at most `MAX_LEAVES + 1`, so that a chain a cleanup made by hand, which
- * may be deeper than the call stack, loop back on itself, or never end (a
- * getter making a new link each time), is still walked in bounded time.
+ * The errors of a `SuppressedError` chain, in the order they were thrown,
+ * each link followed once, so that a chain a cleanup made by hand, which
+ * may be deeper than the call stack, loop back on itself or share links,
+ * is listed as thrown. At most `MAX_LEAVES` errors and twice as many links
+ * are walked, since a getter making a new link each time never ends: `cut`
+ * says the walk stopped there.
  */
-function leaves(error: unknown): unknown[] {
-  const out: unknown[] = [];
+function leaves(error: unknown): { list: unknown[]; cut: boolean } {
+  const list: unknown[] = [];
   const seen = new Set<unknown>();
   // Depth first without recursion; a link's older side (`suppressed`)
   // before its newer one (`error`).
   const todo: unknown[] = [error];
-  while (todo.length > 0 && out.length <= MAX_LEAVES) {
+  while (todo.length > 0) {
+    // A chain of n errors has n - 1 links: twice as many means a chain
+    // that never ends.
+    if (list.length >= MAX_LEAVES || seen.size >= 2 * MAX_LEAVES) {
+      return { list, cut: true };
+    }
     const value = todo.pop();
-    const link = seen.has(value) || seen.size > MAX_LEAVES
-      ? null
-      : linkOf(value);
-    if (link === null) out.push(value);
+    if (seen.has(value)) continue;
+    const link = linkOf(value);
+    if (link === null) list.push(value);
     else {
       seen.add(value);
       todo.push(link.error, link.suppressed);
     }
   }
-  return out;
+  return { list, cut: false };
 }
 
 /** One line for a thrown value: never throws, whatever was thrown. */

@@ -308,6 +308,25 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
+  it("names the group member still running when the process exits during a signal's cleanup, and runs the one not started", async () => {
+    const o = await scenario("group-timer-exit", "SIGTERM");
+    assert.deepEqual(o.after, ["group: older member", "stack: older entry"]);
+    assert.match(o.stderr, /still running: slowMember\n/);
+    assert.equal(o.code, 7);
+  });
+
+  it("says a chain that never ends is not listed, and ends with status 1", async () => {
+    const o = await scenario("endless-chain");
+    assert.match(o.stderr, /one that never ends; the rest of it is not listed/);
+    assert.equal(o.code, 1);
+  });
+
+  it("lists each error of a chain that reaches a link twice once", async () => {
+    const o = await scenario("shared-link");
+    assert.deepEqual(reportLines(o.stderr), ["Error: y", "Error: x"]);
+    assert.equal(o.code, 1);
+  });
+
   it("reports the start of a chain deeper than the call stack, and ends with status 1 at the natural end", async () => {
     const o = await scenario("deep-chain");
     assert.deepEqual(o.after, ["older cleanup ran"]);
