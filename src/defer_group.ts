@@ -458,8 +458,6 @@ class Run {
    * group.
    */
   calling = false;
-  /** The start index of the member being called. */
-  callingAt = 0;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -495,7 +493,9 @@ class Run {
       let result: unknown;
       let threw = false;
       this.calling = true;
-      this.callingAt = this.started;
+      // Counted before the call: a deadline from inside it names it by
+      // this index, `started - 1`.
+      const at = this.started++;
       try {
         result = storage.next(true);
       } catch (e) {
@@ -504,11 +504,11 @@ class Run {
       }
       const took = storage.took;
       if (took === Took.END) {
+        this.started--;
         this.calling = false;
         this.ended = true;
         break;
       }
-      const at = this.started++;
       // A synchronous throw fails the member at once; a Symbol.dispose
       // fallback's result is ignored; anything without a `then` has
       // finished. Only thenables are awaited.
@@ -640,7 +640,7 @@ class Run {
     }
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
-    if (this.calling) running(storage.cursor, storage.took, this.callingAt);
+    if (this.calling) running(storage.cursor, storage.took, this.started - 1);
     out.notStarted.push(...storage.pendingNames());
     out.rest.push(storage.detach());
     dropGroups(storage);
