@@ -309,10 +309,7 @@ export async function unwindLimited(
     // earlier entry's error would on a stack: read once this loop ends
     // (see `takeGroupFailure`).
     stoppedGroup = group;
-    if (group !== null) {
-      stoppedRest = group.rest;
-      stoppedRunning = group.running;
-    }
+    failureOwed = group !== null;
     const notStarted = storage.pendingNames();
     if (group !== null) notStarted.unshift(...group.notStarted);
     let cause: unknown;
@@ -362,16 +359,14 @@ export async function unwindLimited(
   // may still throw before its call returns, so the group's failures are
   // taken once this loop has ended (at least a microtask later), as a
   // stack's loop takes such a throw.
+  // Should the process now exit, its members never started still run,
+  // and those still running name it.
   let stoppedGroup: Stopped | null = null;
-  // Its members never started, run should the process now exit, and
-  // those still running, which name it then.
-  let stoppedRest: Slots[] = [];
-  let stoppedRunning: string[] | null = null;
+  let failureOwed = false;
   const takeGroupFailure = (): void => {
-    const group = stoppedGroup;
-    if (group === null) return;
-    stoppedGroup = null;
-    const failure = group.failure();
+    if (!failureOwed) return;
+    failureOwed = false;
+    const failure = (stoppedGroup as Stopped).failure();
     if (failure !== null) fail(failure.error);
   };
 
@@ -399,13 +394,14 @@ export async function unwindLimited(
   };
   const finishSync = (): SyncRest => {
     takeGroupFailure();
-    const runningNames = running ? stoppedRunning ?? [storage.takenName()] : [];
+    const runningNames = running
+      ? stoppedGroup?.running ?? [storage.takenName()]
+      : [];
     if (!done && !drained) {
       drained = true;
       // A group stopped by this exit: the members it never started come
       // first, as they would have run before the entries below it.
-      for (const rest of stoppedRest) drain(rest);
-      stoppedRest = [];
+      for (const rest of stoppedGroup?.rest ?? []) drain(rest);
       drain(storage);
     }
     return { running: runningNames, error, failed: hasError };
@@ -471,7 +467,7 @@ export async function unwindLimited(
         fail(outcome.error);
         // A group that ended before the stop rejected with what the stop
         // took from it: its failures are in the chain once.
-        stoppedGroup = null;
+        failureOwed = false;
       }
     }
     if (storage.sawNull && !hasAwaited && stopError === null) await undefined;
