@@ -436,6 +436,12 @@ export interface Stopped {
    * the group's own. Nothing else runs them.
    */
   rest: Slots[];
+  /**
+   * The groups among those members (nested ones included) with their own
+   * members never started: closed, as every group a stop drops, but kept
+   * for an explicit exit, which runs them where it takes the group.
+   */
+  kept: Map<unknown, Slots>;
 }
 
 /** The internal state of one concurrent disposal. */
@@ -614,6 +620,7 @@ class Run {
       notStarted: [],
       failure: () => this.chain(),
       rest: [],
+      kept: new Map(),
     };
     if (this.stopped) {
       out.failure = noFailure;
@@ -629,6 +636,7 @@ class Run {
         this.innerAt.push(at);
         this.inner.push(inner);
         out.rest.push(...inner.rest);
+        for (const [group, rest] of inner.kept) out.kept.set(group, rest);
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
       } else {
@@ -643,7 +651,7 @@ class Run {
     if (this.calling) running(storage.cursor, storage.took, this.started - 1);
     out.notStarted.push(...storage.pendingNames());
     out.rest.push(storage.detach());
-    dropGroups(storage);
+    dropGroups(storage, out.kept);
     return out;
   }
 }
@@ -904,21 +912,31 @@ class Group implements DeferGroup {
     const run = group.#run;
     if (run !== null) return run.stop();
     const ended = group.#ended;
-    return ended === undefined
-      ? null
-      : { running: [], notStarted: [], failure: () => ended, rest: [] };
+    return ended === undefined ? null : {
+      running: [],
+      notStarted: [],
+      failure: () => ended,
+      rest: [],
+      kept: new Map(),
+    };
   }
 
   /** See {@linkcode dropGroups}. */
-  static drop(group: Group): void {
+  static drop(group: Group, kept?: Map<unknown, Slots>): void {
     const storage = group.#storage;
     if (storage === null) return;
     group.#storage = null;
     // Dropped by its own stopped disposeAsync({ signal }), its parent is
     // still open: the group leaves it as if disposed.
     group.#leaveParent();
-    storage.retire();
-    dropGroups(storage);
+    if (kept === undefined) storage.retire();
+    else {
+      // The handles on its members are done, as those of every member a
+      // stop drops; the records stay for an explicit exit.
+      storage.begin();
+      kept.set(group, storage.detach());
+    }
+    dropGroups(storage, kept);
   }
 
   /** See {@linkcode commitGroups}. */
@@ -974,14 +992,16 @@ export function groupLimit(options: DeferGroupOptions | undefined): number {
  * `parent`'s entries were dropped without running (its `release()`, or a
  * deadline that stopped before reaching them): the groups among them are
  * closed and their members dropped too, so their handles stop being
- * pending and nothing can be added that would never run.
+ * pending and nothing can be added that would never run. With `kept`, a
+ * stopped group's: each group's members are put there, for an explicit
+ * exit to run (see {@linkcode Stopped.kept}).
  */
-export function dropGroups(parent: Slots): void {
+export function dropGroups(parent: Slots, kept?: Map<unknown, Slots>): void {
   if (registry === null) return;
   const set = registry.get(parent);
   if (set === undefined) return;
   registry.delete(parent);
-  for (const group of set) Group.drop(group);
+  for (const group of set) Group.drop(group, kept);
 }
 
 /**

@@ -386,6 +386,12 @@ export async function unwindLimited(
           observe(result, then);
           fail(notAwaitedAtExit(slots, result));
         }
+        // A group the stop closed before it started (its dispose() just
+        // called did nothing): its members run here, in its place.
+        if (took === Took.METHOD && stoppedGroup !== null) {
+          const members = stoppedGroup.kept.get(slots.takenValue());
+          if (members !== undefined) drain(members);
+        }
       } catch (e) {
         fail(e);
       }

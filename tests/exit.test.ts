@@ -308,6 +308,19 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
+  it("runs the members of a group nested among those not started when one of them exits during a signal's cleanup", async () => {
+    const o = await scenario("nested-group-exit", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "group: exiting",
+      "group: member above the nested group",
+      "innermost: member",
+      "inner: member",
+      "group: oldest member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.code, 3);
+  });
+
   it("names the group member still running when the process exits during a signal's cleanup, and runs the one not started", async () => {
     const o = await scenario("group-timer-exit", "SIGTERM");
     assert.deepEqual(o.after, ["group: older member", "stack: older entry"]);
