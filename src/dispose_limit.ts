@@ -10,9 +10,9 @@
  * @module
  */
 
-import { notAwaited, type Slots, Took } from "./slots.ts";
+import { type Callable, notAwaited, type Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
-import { observe, thenOf } from "./thenable.ts";
+import { observe, readThen, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 import { dropGroups, stopGroup, type Stopped } from "./defer_group.ts";
@@ -256,6 +256,9 @@ function failed(error: unknown): Failed {
   return { error };
 }
 
+/** The outcome of an entry that finished when its call returned. */
+const finished: Promise<undefined> = Promise.resolve(undefined);
+
 /**
  * ` (message)` for an abort reason that is an Error, else nothing: never
  * throws, whatever the reason is (a revoked proxy, a throwing getter),
@@ -459,15 +462,27 @@ export async function unwindLimited(
       // is awaited.
       running = took !== Took.FALLBACK && result !== null &&
         (typeof result === "object" || typeof result === "function");
-      // Both handlers are attached now: a rejection after we stopped
-      // waiting is observed, never unhandled.
-      const outcome = await Promise.race([
-        Promise.resolve(took === Took.FALLBACK ? undefined : result).then(
-          settled,
-          failed,
-        ),
-        stop,
-      ]);
+      let awaited: Promise<Failed | undefined> = finished;
+      if (running) {
+        // `then` read here, once, as `await` reads it. A getter that
+        // throws fails the entry now: one that aborts first would else
+        // lose its error, since the stop wins a race with a promise that
+        // rejects only a turn later (a group keeps that error too).
+        let then: unknown;
+        try {
+          then = readThen(result);
+        } catch (e) {
+          awaited = Promise.resolve(failed(e));
+        }
+        if (typeof then === "function") {
+          // Both handlers are attached now: a rejection after we stopped
+          // waiting is observed, never unhandled.
+          awaited = new Promise((resolve, reject) => {
+            (then as Callable).call(result, resolve, reject);
+          }).then(settled, failed);
+        } else running = false;
+      }
+      const outcome = await Promise.race([awaited, stop]);
       running = false;
       if (outcome !== undefined && outcome !== STOP) {
         fail(outcome.error);

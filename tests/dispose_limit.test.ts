@@ -214,6 +214,40 @@ describe("disposeAsync({ signal })", () => {
     assert.equal(d.disposed, true);
   });
 
+  it("keeps the error of a cleanup whose result's then getter aborts and then throws", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    d.defer(function notReached() {});
+    const getterError = new Error("then getter");
+    d.defer(function abortsInThen() {
+      return {
+        get then(): never {
+          ac.abort();
+          throw getterError;
+        },
+      };
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    assert.equal(e.suppressed, getterError);
+    assert.ok(e.error instanceof DisposeTimeoutError);
+    assert.deepEqual(e.error.running, ["abortsInThen"]);
+    assert.deepEqual(e.error.notStarted, ["notReached"]);
+  });
+
+  it("reads the then of a cleanup's result once under a deadline, as await does", async () => {
+    let reads = 0;
+    const d = defer();
+    d.defer(() => ({
+      get then() {
+        reads++;
+        return (resolve: () => void) => resolve();
+      },
+    }));
+    await d.disposeAsync({ timeout: 1_000 });
+    assert.equal(reads, 1);
+  });
+
   it("resolves at once on a disposed stack", async () => {
     const d = defer();
     d.dispose();
