@@ -541,7 +541,7 @@ class Run {
 
   await(at: number, result: unknown, then: Callable, took: number): void {
     const k = this.open.length;
-    this.bottoms.push(this.storage.cursor);
+    this.bottoms.push(this.storage.position());
     this.kinds.push(took);
     this.open.push(true);
     this.starts.push(at);
@@ -648,7 +648,9 @@ class Run {
     }
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
-    if (this.calling) running(storage.cursor, storage.took, this.started - 1);
+    if (this.calling) {
+      running(storage.position(), storage.took, this.started - 1);
+    }
     out.notStarted.push(...storage.pendingNames());
     out.rest.push(storage.detach());
     dropGroups(storage, out.kept);
