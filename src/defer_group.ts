@@ -476,10 +476,12 @@ class Run {
   failures: unknown[] = [];
   /**
    * Nested groups that a deadline stopped while they ran, with their
-   * start indices: their failures join this run's, read when it is.
+   * start indices: their failures join this run's, read when it is. Only
+   * the failures: the members they never started must not stay reachable
+   * from this run, which a member still running keeps alive.
    */
   innerAt: number[] = [];
-  inner: Stopped[] = [];
+  innerFailures: Array<() => { error: unknown } | null> = [];
   done: () => void = ignore;
 
   constructor(storage: Slots, limit: number) {
@@ -597,8 +599,8 @@ class Run {
   chain(): { error: unknown } | null {
     const failedAt = [...this.failedAt];
     const failures = [...this.failures];
-    for (let i = 0; i < this.inner.length; i++) {
-      const failure = this.inner[i].failure();
+    for (let i = 0; i < this.innerFailures.length; i++) {
+      const failure = this.innerFailures[i]();
       if (failure !== null) {
         failedAt.push(this.innerAt[i]);
         failures.push(failure.error);
@@ -613,12 +615,21 @@ class Run {
     return { error };
   }
 
+  /**
+   * {@linkcode Stopped.failure}: made out here, since a closure made in
+   * `stop()` would share its scope, and keep what it returns reachable
+   * (the members never started) for as long as a member still runs.
+   */
+  failureReader(): () => { error: unknown } | null {
+    return () => this.chain();
+  }
+
   /** A deadline gave up: start nothing more, say what is left. */
   stop(): Stopped {
     const out: Stopped = {
       running: [],
       notStarted: [],
-      failure: () => this.chain(),
+      failure: this.failureReader(),
       rest: [],
       kept: new Map(),
     };
@@ -634,7 +645,7 @@ class Run {
       // it has finished, its promise just not observed yet.
       if (inner !== null) {
         this.innerAt.push(at);
-        this.inner.push(inner);
+        this.innerFailures.push(inner.failure);
         out.rest.push(...inner.rest);
         for (const [group, rest] of inner.kept) out.kept.set(group, rest);
         out.running.push(...inner.running);

@@ -12,7 +12,7 @@
 
 import { type Callable, notAwaited, type Slots, Took } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
-import { observe, readThen, thenOf } from "./thenable.ts";
+import { observe, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 import { dropGroups, stopGroup, type Stopped } from "./defer_group.ts";
@@ -259,6 +259,16 @@ function failed(error: unknown): Failed {
 /** The outcome of an entry that finished when its call returned. */
 const finished: Promise<undefined> = Promise.resolve(undefined);
 
+const promiseThen = Promise.prototype.then as Callable;
+
+/**
+ * `STOP`, a turn after a reaction queued now: a promise rejected before
+ * this is called settles a race with it first.
+ */
+function aTurnLater(): Promise<typeof STOP> {
+  return Promise.resolve().then(() => STOP);
+}
+
 /**
  * ` (message)` for an abort reason that is an Error, else nothing: never
  * throws, whatever the reason is (a revoked proxy, a throwing getter),
@@ -463,26 +473,29 @@ export async function unwindLimited(
       running = took !== Took.FALLBACK && result !== null &&
         (typeof result === "object" || typeof result === "function");
       let awaited: Promise<Failed | undefined> = finished;
-      if (running) {
-        // `then` read here, once, as `await` reads it. A getter that
-        // throws fails the entry now: one that aborts first would else
-        // lose its error, since the stop wins a race with a promise that
-        // rejects only a turn later (a group keeps that error too).
-        let then: unknown;
+      if (took !== Took.FALLBACK) {
+        // Taken as `await` takes it: a native promise as it is (its own
+        // `then`, if any, is never called), anything else by its `then`,
+        // read now and called a turn later. Both handlers are attached
+        // now: a rejection after we stopped waiting is observed, never
+        // unhandled.
         try {
-          then = readThen(result);
+          awaited = promiseThen.call(
+            Promise.resolve(result),
+            settled,
+            failed,
+          ) as Promise<Failed | undefined>;
         } catch (e) {
+          // A promise whose `constructor` getter throws: `await` throws.
           awaited = Promise.resolve(failed(e));
         }
-        if (typeof then === "function") {
-          // Both handlers are attached now: a rejection after we stopped
-          // waiting is observed, never unhandled.
-          awaited = new Promise((resolve, reject) => {
-            (then as Callable).call(result, resolve, reject);
-          }).then(settled, failed);
-        } else running = false;
       }
-      const outcome = await Promise.race([awaited, stop]);
+      // Stopped from inside the call or the read of `then` (an abort
+      // there): a result already rejected by then (an async cleanup that
+      // threw after the abort, a `then` getter that threw) is observed only
+      // a turn later, so the stop waits that turn, and the error is kept.
+      const stopped = stopError === null ? stop : aTurnLater();
+      const outcome = await Promise.race([awaited, stopped]);
       running = false;
       if (outcome !== undefined && outcome !== STOP) {
         fail(outcome.error);

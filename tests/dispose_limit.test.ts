@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { defer, DisposeTimeoutError, SuppressedError } from "../mod.ts";
-import { chain, rejected, thrown } from "./helpers.ts";
+import { chain, rejected, thrown, within } from "./helpers.ts";
 
 const never = (): Promise<void> => new Promise(() => {});
 
@@ -246,6 +246,67 @@ describe("disposeAsync({ signal })", () => {
     }));
     await d.disposeAsync({ timeout: 1_000 });
     assert.equal(reads, 1);
+  });
+
+  it("takes a native promise as await does, never calling a then of its own", async () => {
+    const p = Promise.resolve();
+    Object.assign(p, { then: () => undefined }); // never calls back
+    const d = defer();
+    d.defer(() => p);
+    await within(2_000, d.disposeAsync({ timeout: 60_000 }));
+  });
+
+  it("fails a cleanup whose promise's constructor getter throws, as await does", async () => {
+    const getterError = new Error("constructor getter");
+    const broken = (): Promise<void> => {
+      const p = Promise.resolve();
+      Object.defineProperty(p, "constructor", {
+        get(): never {
+          throw getterError;
+        },
+      });
+      return p;
+    };
+    const plain = defer();
+    plain.defer(broken);
+    assert.equal(await rejected(plain.disposeAsync()), getterError);
+    const limited = defer();
+    limited.defer(broken);
+    const e = await rejected(limited.disposeAsync({ timeout: 60_000 }));
+    assert.equal(e, getterError);
+  });
+
+  it("calls a thenable's then a turn later, as await does", async () => {
+    const order = async (options?: { timeout: number }): Promise<string[]> => {
+      const log: string[] = [];
+      const d = defer();
+      d.defer(() => {
+        queueMicrotask(() => log.push("microtask"));
+        return {
+          then(resolve: () => void) {
+            log.push("then");
+            resolve();
+          },
+        };
+      });
+      await d.disposeAsync(options);
+      return log;
+    };
+    assert.deepEqual(await order({ timeout: 60_000 }), await order());
+  });
+
+  it("keeps the error of an async cleanup that aborts and then throws", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const thrown = new Error("after the abort");
+    d.defer(async function abortsThenRejects() {
+      ac.abort();
+      throw thrown;
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    assert.equal(e.suppressed, thrown);
+    assert.ok(e.error instanceof DisposeTimeoutError);
   });
 
   it("resolves at once on a disposed stack", async () => {

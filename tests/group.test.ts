@@ -2,27 +2,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, DisposeTimeoutError, SuppressedError } from "../mod.ts";
-import { type Chain, chain, rejected, thrown } from "./helpers.ts";
+import { type Chain, chain, rejected, thrown, within } from "./helpers.ts";
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 const never = (): Promise<void> => new Promise(() => {});
-
-/** `promise`, or a failure after `ms`: a test that would hang fails instead. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still waiting after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A promise and the function that resolves it. */
 function signal(): { promise: Promise<void>; fire: () => void } {

@@ -57,3 +57,19 @@ export function forceGc(): void {
   else if (g.Bun) g.Bun.gc(true);
   else throw new Error("run with --expose-gc (Deno: --v8-flags=--expose-gc)");
 }
+
+/** `promise`, or a failure after `ms`: a test that would hang fails instead. */
+export async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`still waiting after ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

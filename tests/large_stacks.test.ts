@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { defer } from "../mod.ts";
-import { forceGc } from "./helpers.ts";
+import { forceGc, rejected } from "./helpers.ts";
 
 /**
  * How much the heap grows over a million calls of `cycle`, measured after a
@@ -92,6 +92,22 @@ describe("memory", () => {
     await settledHeap();
     assert.equal(ref.deref(), undefined);
     assert.equal(d.size, 1);
+  });
+
+  it("lets the members a deadline never started be collected while a stopped member still runs", async () => {
+    const hung: Array<() => void> = [];
+    let payload: object | undefined = { big: new Array(1000).fill(1) };
+    const refs = [new WeakRef(payload)];
+    const d = defer();
+    const inner = d.group().group({ limit: 1 });
+    inner.group().defer((p: object) => p, payload);
+    inner.defer((p: object) => p, payload);
+    inner.defer(() => new Promise<void>((resolve) => hung.push(resolve)));
+    payload = undefined;
+    await rejected(d.disposeAsync({ timeout: 10 }));
+    await settledHeap();
+    assert.equal(refs[0].deref(), undefined);
+    assert.equal(hung.length, 1); // the stopped member is still running
   });
 
   it("keeps nothing of a use() whose dispose getter disposed the stack", async () => {
