@@ -259,7 +259,12 @@ function failed(error: unknown): Failed {
 /** The outcome of an entry that finished when its call returned. */
 const finished: Promise<undefined> = Promise.resolve(undefined);
 
-const promiseThen = Promise.prototype.then as Callable;
+/**
+ * The `Promise` this module loaded with, and its `then`: a global replaced
+ * since (zone.js does) would make promises this `then` cannot take.
+ */
+const LoadedPromise: PromiseConstructor = Promise;
+const promiseThen = LoadedPromise.prototype.then as Callable;
 
 /**
  * `STOP`, a turn after a reaction queued now: a promise rejected before
@@ -481,7 +486,7 @@ export async function unwindLimited(
         // unhandled.
         try {
           awaited = promiseThen.call(
-            Promise.resolve(result),
+            LoadedPromise.resolve(result),
             settled,
             failed,
           ) as Promise<Failed | undefined>;
