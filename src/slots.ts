@@ -391,6 +391,18 @@ export class Slots implements Tally {
       : chunks.full[k];
   }
 
+  /**
+   * While unwinding, once the chunk being unwound is done: moves on to the
+   * chunk below it and returns it, or returns `null` at the bottom.
+   */
+  chunkBelow(): unknown[] | null {
+    const chunks = this.chunks;
+    if (chunks === null || chunks.at === 0) return null;
+    const k = this.chunkOf(chunks.at - 1);
+    chunks.at = this.baseOf(k);
+    return this.chunk(k);
+  }
+
   /** The index of the first slot of chunk number `k`. */
   baseOf(k: number): number {
     const chunks = this.chunks;
@@ -597,11 +609,9 @@ export class Slots implements Tally {
         }
       }
       // This chunk done: the one below, if any.
-      const chunks = this.chunks;
-      if (chunks === null || chunks.at === 0) break;
-      const k = this.chunkOf(chunks.at - 1);
-      items = this.chunk(k);
-      chunks.at = this.baseOf(k);
+      const below = this.chunkBelow();
+      if (below === null) break;
+      items = below;
       p = items.length;
     }
     this.retire();
@@ -698,11 +708,9 @@ export class Slots implements Tally {
         }
       }
       // This chunk done: the one below, if any.
-      const chunks = this.chunks;
-      if (chunks === null || chunks.at === 0) break;
-      const k = this.chunkOf(chunks.at - 1);
-      items = this.chunk(k);
-      chunks.at = this.baseOf(k);
+      const below = this.chunkBelow();
+      if (below === null) break;
+      items = below;
       p = items.length;
     }
     if (sawNull && !hasAwaited) await undefined;
@@ -745,10 +753,9 @@ export class Slots implements Tally {
         else if (top === NULL) this.sawNull = true;
         else if (top !== HOLE1) return this.nextMarked(items, p, async);
       }
-      if (chunks === null || chunks.at === 0) break;
-      const k = this.chunkOf(chunks.at - 1);
-      items = this.chunk(k);
-      chunks.at = this.baseOf(k);
+      const below = this.chunkBelow();
+      if (below === null) break;
+      items = below;
       p = items.length;
     }
     this.cursor = 0;
