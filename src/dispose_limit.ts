@@ -229,6 +229,44 @@ export function finishSyncUnder(signal: AbortSignalLike): SyncRest[] {
   return [...finishers].reverse().map((finish) => finish());
 }
 
+/**
+ * Runs the records of `slots` not taken yet, synchronously, newest first,
+ * as `dispose()` would, and retires it: at an explicit exit (or a stall),
+ * where no promise can settle any more. Each failure goes to `fail`, an
+ * async cleanup started as a `TypeError` named in `notAwaited`. A group
+ * found in `kept` (one a deadline closed before it started) has its
+ * members run in its place. Internal, for the loop below and the exit
+ * machinery.
+ */
+export function drainSync(
+  slots: Slots,
+  fail: (error: unknown) => void,
+  kept?: ReadonlyMap<unknown, Slots>,
+): void {
+  for (;;) {
+    try {
+      const result = slots.next(false);
+      const took = slots.took;
+      if (took === Took.END) break;
+      const then = result === undefined ? undefined : thenOf(result);
+      if (took === Took.ASYNC_ONLY || then !== undefined) {
+        observe(result, then);
+        fail(notAwaitedAtExit(slots, result));
+      }
+      // A group the stop closed before it started (its dispose() just
+      // called did nothing): its members run here, in its place.
+      if (took === Took.METHOD && kept !== undefined) {
+        const members = kept.get(slots.takenValue());
+        if (members !== undefined) drainSync(members, fail, kept);
+      }
+    } catch (e) {
+      fail(e);
+    }
+  }
+  slots.retire();
+  if (slots.watcher !== null) slots.watcher.done(slots);
+}
+
 /** The TypeError naming an entry started but not awaited at an exit. */
 function notAwaitedAtExit(storage: Slots, started: unknown): TypeError {
   const name = storage.takenName();
@@ -371,6 +409,7 @@ export async function unwindLimited(
       error = failure;
       hasError = true;
     }
+    if (storage.watcher !== null) storage.watch(error);
   };
   // A group this deadline stopped while awaiting or calling it. An abort
   // from inside a member's synchronous part stops it mid-call: the member
@@ -393,29 +432,8 @@ export async function unwindLimited(
   // there; should this loop resume, it resolves quietly.
   let done = false;
   let drained = false;
-  const drain = (slots: Slots): void => {
-    for (;;) {
-      try {
-        const result = slots.next(false);
-        const took = slots.took;
-        if (took === Took.END) break;
-        const then = result === undefined ? undefined : thenOf(result);
-        if (took === Took.ASYNC_ONLY || then !== undefined) {
-          observe(result, then);
-          fail(notAwaitedAtExit(slots, result));
-        }
-        // A group the stop closed before it started (its dispose() just
-        // called did nothing): its members run here, in its place.
-        if (took === Took.METHOD && stoppedGroup !== null) {
-          const members = stoppedGroup.kept.get(slots.takenValue());
-          if (members !== undefined) drain(members);
-        }
-      } catch (e) {
-        fail(e);
-      }
-    }
-    slots.retire();
-  };
+  const drain = (slots: Slots): void =>
+    drainSync(slots, fail, stoppedGroup?.kept);
   const finishSync = (): SyncRest => {
     takeGroupFailure();
     const runningNames = running
@@ -528,6 +546,7 @@ export async function unwindLimited(
     }
     done = true;
     storage.retire();
+    if (storage.watcher !== null) storage.watcher.done(storage);
     // Groups it never reached: their members never run either.
     dropGroups(storage);
   }

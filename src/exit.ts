@@ -11,6 +11,7 @@
 import type { DeferStack } from "./defer_stack.ts";
 import {
   type DisposeTimeoutError,
+  drainSync,
   finishSyncUnder,
   isDisposeTimeoutError,
 } from "./dispose_limit.ts";
@@ -24,8 +25,9 @@ import {
   setTimer,
   SIGNALS,
 } from "./exit_runtime.ts";
-import { notAwaited } from "./slots.ts";
+import { notAwaited, type Slots, type Watcher } from "./slots.ts";
 import { describe } from "./describe.ts";
+import { suppress } from "./suppressed_error.ts";
 
 /**
  * A signal that can end the process through its exit-bound stacks. Windows
@@ -155,7 +157,10 @@ export interface ExitReport {
    * leave no time to await them.
    */
   readonly notAwaited: readonly string[];
-  /** How many exit-bound stacks were disposed. */
+  /**
+   * How many exit-bound stacks were disposed, or waited for: those whose
+   * own disposal was under way.
+   */
   readonly stacks: number;
   /** Milliseconds from the start of the exit cleanup to this report. */
   readonly elapsed: number;
@@ -354,10 +359,78 @@ export function bindExit(stack: DeferStack): void {
   if (installed === null) install(adapter);
 }
 
-/** Unbinds `stack`: it is being disposed. */
-export function unbindExit(stack: DeferStack): void {
+/**
+ * An exit-bound stack's own disposal (the program's: the end of its
+ * `using` block, `dispose()`, `disposeAsync()`), under way. The stack is
+ * no longer open, but until its loop ends the process does not end
+ * without it: an exit cleanup waits for it, under the same deadline, and
+ * an explicit exit runs the rest of its entries.
+ */
+class Disposal implements Watcher {
+  error: unknown = undefined;
+  failed = false;
+  /** Its binding's sequence number: newest first, as open stacks go. */
+  sequence = 0;
+  storage: Slots;
+  /** Whether the loop awaits (`disposeAsync()`), or is `dispose()`'s. */
+  async = false;
+  /** Set while an exit cleanup waits for it. */
+  wake: (() => void) | null = null;
+  /** Its errors are in the exit report already. */
+  reported = false;
+
+  constructor(storage: Slots) {
+    this.storage = storage;
+  }
+
+  done(slots: Slots): void {
+    slots.watcher = null;
+    disposalEnds(this);
+  }
+}
+
+/** Disposals under way (see `Disposal`), in the order they began. */
+const disposing: Disposal[] = [];
+
+/**
+ * `stack`'s own disposal of `storage` begins: it leaves the open stacks,
+ * and is watched until its loop ends.
+ */
+export function disposalStarts(
+  stack: DeferStack,
+  storage: Slots,
+  async: boolean,
+): void {
+  const sequence = bound.get(stack);
+  if (sequence === undefined) return;
   bound.delete(stack);
-  if (bound.size === 0 && ending === null) uninstall();
+  const disposal = new Disposal(storage);
+  disposal.sequence = sequence;
+  disposal.async = async;
+  storage.watcher = disposal;
+  disposing.push(disposal);
+}
+
+/** Takes `disposal` out of `disposing`; false if it was not there. */
+function forget(disposal: Disposal): boolean {
+  const i = disposing.lastIndexOf(disposal);
+  if (i < 0) return false;
+  if (i === disposing.length - 1) disposing.pop();
+  else disposing.splice(i, 1);
+  return true;
+}
+
+function disposalEnds(disposal: Disposal): void {
+  if (!forget(disposal)) return;
+  if (disposal.wake !== null) disposal.wake();
+  if (bound.size === 0 && disposing.length === 0 && ending === null) {
+    uninstall();
+  }
+}
+
+/** Disposals under way, newest stack first. */
+function disposalsNewestFirst(): Disposal[] {
+  return [...disposing].sort((a, b) => b.sequence - a.sequence);
 }
 
 /** `from.move()` returned `to`: it takes `from`'s place in the order. */
@@ -491,7 +564,7 @@ function onSignal(signal: ExitSignal): void {
     cut(e, "signal", signal);
     return;
   }
-  if (bound.size === 0) return;
+  if (bound.size === 0 && disposing.length === 0) return;
   run(begin("signal", signal, undefined));
 }
 
@@ -508,7 +581,7 @@ function naturalEnd(): boolean {
     }
     return true;
   }
-  if (bound.size === 0) return false;
+  if (bound.size === 0 && disposing.length === 0) return false;
   run(begin("natural", null, undefined));
   return true;
 }
@@ -540,7 +613,9 @@ function crash(
   }
   // The application's own listener owns the crash: it decides whether
   // the process lives on, as it would without us.
-  if (handledByApp || bound.size === 0) return false;
+  if (handledByApp || (bound.size === 0 && disposing.length === 0)) {
+    return false;
+  }
   run(begin(kind, null, error));
   return true;
 }
@@ -578,10 +653,52 @@ async function run(e: Ending): Promise<void> {
         collect(e, error);
       }
     }
+    await waitForDisposals(e);
   } finally {
     // Whatever happened above, the ending ends: one left open holds the
     // process (Deno asks again at every turn of a dry event loop).
     if (!e.finished) finish(e);
+  }
+}
+
+/**
+ * Waits for the disposals the program started (see `Disposal`), newest
+ * stack first, until each has ended or the exit cleanup is cut short:
+ * then the entry each is awaiting is named as still running, and those it
+ * has not started as never started. What a disposal that ended threw is
+ * reported too, since the process may end before the code awaiting it
+ * can say so.
+ */
+async function waitForDisposals(e: Ending): Promise<void> {
+  const signal = e.controller.signal;
+  for (;;) {
+    const disposal = disposalsNewestFirst()[0];
+    if (disposal === undefined) return;
+    if (signal.aborted) break;
+    e.stacks++;
+    let wake: () => void = () => {};
+    const ended = new Promise<void>((resolve) => (wake = resolve));
+    disposal.wake = wake;
+    signal.addEventListener("abort", wake);
+    try {
+      await ended;
+    } finally {
+      signal.removeEventListener("abort", wake);
+      disposal.wake = null;
+    }
+    if (disposing.includes(disposal)) break; // cut short
+    if (disposal.failed && !disposal.reported) addError(e, disposal.error);
+  }
+  for (const disposal of disposalsNewestFirst()) {
+    forget(disposal);
+    disposal.reported = true;
+    const storage = disposal.storage;
+    if (disposal.async) {
+      const name = storage.awaitedName();
+      if (name !== null) e.running.push(name);
+    }
+    e.notStarted.push(...storage.pendingNames());
+    if (disposal.failed) addError(e, disposal.error);
   }
 }
 
@@ -693,6 +810,27 @@ function runRestSync(e: Ending): void {
   for (const rest of finishSyncUnder(e.controller.signal)) {
     e.running.push(...rest.running);
     if (rest.failed) addError(e, rest.error);
+  }
+  // The program's own disposals: the rest of each, from where its loop is.
+  // The entry an async one awaits is cut short, or, at an exit that came
+  // outside any exit cleanup, started and not awaited.
+  for (const disposal of disposalsNewestFirst()) {
+    if (!disposing.includes(disposal)) continue; // ended by a drain above
+    if (disposal.wake === null) e.stacks++; // else counted while waited for
+    disposal.reported = true;
+    const storage = disposal.storage;
+    if (disposal.async) {
+      const name = storage.awaitedName();
+      if (name !== null) (e.cut !== null ? e.running : e.notAwaited).push(name);
+    }
+    let error = disposal.error;
+    let failed = disposal.failed;
+    drainSync(storage, (failure) => {
+      error = failed ? suppress(failure, error) : failure;
+      failed = true;
+    });
+    forget(disposal);
+    if (failed) addError(e, error);
   }
   for (;;) {
     const stack = takeNewest();

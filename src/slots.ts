@@ -141,6 +141,20 @@ export const Took = {
   END: 4,
 } as const;
 
+/**
+ * Watches one dispose loop over a stack's records for the exit machinery:
+ * the loops keep `error` and `failed` up to date (on the failure path
+ * only) and call `done()` once they end.
+ */
+export interface Watcher {
+  /** The error, or `SuppressedError` chain, the loop has made so far. */
+  error: unknown;
+  /** Whether `error` holds one. */
+  failed: boolean;
+  /** The loop is over (or the rest of it was run for it). */
+  done(slots: Slots): void;
+}
+
 /** A stack's pending counts: what `size` and the leak check read. */
 export interface Tally {
   /** Pending entries, `use(null)` placeholders not counted. */
@@ -217,6 +231,13 @@ export class Slots implements Tally {
    * was passed on the way down.
    */
   sawNull = false;
+  /**
+   * Set while an exit-bound stack's own disposal of these records is
+   * under way (see exit.ts): the exit machinery, should the process end
+   * meanwhile, waits for it or runs the rest itself, and reports what its
+   * loop had chained so far. `null` for every other storage.
+   */
+  watcher: Watcher | null = null;
 
   /** Moves the counts out, for the leak check; returns where they are. */
   separateTally(): Tally {
@@ -606,6 +627,7 @@ export class Slots implements Tally {
             error = e;
             hasError = true;
           }
+          if (this.watcher !== null) this.watch(error);
         }
       }
       // This chunk done: the one below, if any.
@@ -652,11 +674,14 @@ export class Slots implements Tally {
         let failure: unknown;
         let failed = false;
         try {
+          // `took` too, for the exit machinery's report (see `watcher`).
           if (typeof top === "function") {
             this.cursor = p;
+            this.took = Took.FUNCTION;
             result = top();
           } else if (typeof top === "object") {
             this.cursor = --p;
+            this.took = Took.FALLBACK;
             fallback = true;
             (items[p] as Callable).call(top);
           } else if (top === HOLE1) {
@@ -669,18 +694,23 @@ export class Slots implements Tally {
             continue;
           } else if (top === USE_BOTH) {
             this.cursor = p -= 3;
+            this.took = Took.METHOD;
             result = (items[p] as Callable).call(items[p + 1]);
           } else {
             this.cursor = p -= 2;
             if (top === USE_ASYNC) {
+              this.took = Took.METHOD;
               result = (items[p] as Callable).call(items[p + 1]);
             } else if (top === ADOPT || top === DEFER1 || top === FAIL1) {
+              this.took = Took.FUNCTION;
               const fn = items[p] as Callable; // not items[p](…): this
               result = fn(items[p + 1]);
             } else if (top === USE) {
+              this.took = Took.FALLBACK;
               fallback = true;
               (items[p] as Callable).call(items[p + 1]);
             } else {
+              this.took = Took.FUNCTION;
               result = invoke(items[p] as Callable, items[p + 1], top);
             }
           }
@@ -697,6 +727,9 @@ export class Slots implements Tally {
             failure = e;
             failed = true;
           }
+          // The process exited meanwhile, or the event loop ran dry, and
+          // the exit machinery ran the rest of these records itself.
+          if (this.items === RETIRED) return;
         }
         if (failed) {
           if (hasError) {
@@ -705,6 +738,7 @@ export class Slots implements Tally {
             error = failure;
             hasError = true;
           }
+          if (this.watcher !== null) this.watch(error);
         }
       }
       // This chunk done: the one below, if any.
@@ -715,7 +749,24 @@ export class Slots implements Tally {
     }
     if (sawNull && !hasAwaited) await undefined;
     this.retire();
+    if (this.watcher !== null) this.watcher.done(this);
     if (hasError) throw error;
+  }
+
+  /** Tells the watcher the error chain so far (see `watcher`). */
+  watch(error: unknown): void {
+    const watcher = this.watcher as Watcher;
+    watcher.error = error;
+    watcher.failed = true;
+  }
+
+  /**
+   * The name of the entry the async loop is awaiting, or `null` if it
+   * took none: for the exit machinery's report.
+   */
+  awaitedName(): string | null {
+    if (!this.unwinding || this.took === Took.END) return null;
+    return this.takenName();
   }
 
   /**

@@ -328,6 +328,52 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 7);
   });
 
+  it("waits for a disposal the program started when a signal comes during it, and runs the entries it had not reached", async () => {
+    const o = await scenario("disposing-signal", "SIGTERM");
+    assert.deepEqual(o.after.slice(0, 2), ["flush done", "remove temp dir"]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("names the entry a disposal the program started still awaits at the exit deadline, and the one it had not reached", async () => {
+    const o = await scenario("disposing-deadline", "SIGTERM");
+    assert.deepEqual(o.after, []);
+    assert.match(o.stderr, /still running: flush\n/);
+    assert.match(o.stderr, /never started \(1\): removeTempDir/);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("runs the rest of a disposal the program started when the program exits during it, naming the entry not awaited", async () => {
+    const o = await scenario("disposing-exit");
+    assert.deepEqual(o.after, ["remove temp dir"]);
+    assert.match(o.stderr, /started, not awaited \(1\): flush/);
+    assert.deepEqual(reportLines(o.stderr), ["Error: lock file busy"]);
+    assert.equal(o.code, 5);
+  });
+
+  it("runs the rest of a disposal the program started when the event loop runs dry during it, reported as stalled", async () => {
+    const o = await scenario("disposing-stall");
+    assert.deepEqual(o.after, ["remove temp dir"]);
+    assert.match(o.stderr, /stalled/);
+    assert.match(o.stderr, /still running: flush\n/);
+    assert.equal(o.code, 1);
+  });
+
+  it("waits for a disposal the program started when the process crashes during it, then reports the crash", async () => {
+    const o = await scenario("disposing-crash");
+    assert.deepEqual(
+      o.after.filter((l) => l !== "disposed"),
+      ["flush done", "remove temp dir"],
+    );
+    assert.match(o.stderr, /boom during disposal/);
+    assert.equal(o.code, 1);
+  });
+
+  it("runs the entries below a cleanup that exits from inside the program's own dispose()", async () => {
+    const o = await scenario("disposing-sync-exit");
+    assert.deepEqual(o.after, ["exiting", "remove temp dir"]);
+    assert.equal(o.code, 4);
+  });
+
   it("says a chain that never ends is not listed, and ends with status 1", async () => {
     const o = await scenario("endless-chain");
     assert.match(o.stderr, /one that never ends; the rest of it is not listed/);
