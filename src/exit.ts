@@ -643,7 +643,11 @@ async function run(e: Ending): Promise<void> {
   try {
     for (;;) {
       const stack = takeNewest();
-      if (stack === undefined) break;
+      if (stack === undefined) {
+        // A cleanup may bind a stack while we wait: round again.
+        if (await waitForDisposal(e)) continue;
+        break;
+      }
       e.stacks++;
       try {
         // Once the signal aborted, each remaining stack rejects at once,
@@ -653,7 +657,6 @@ async function run(e: Ending): Promise<void> {
         collect(e, error);
       }
     }
-    await waitForDisposals(e);
   } finally {
     // Whatever happened above, the ending ends: one left open holds the
     // process (Deno asks again at every turn of a dry event loop).
@@ -662,19 +665,18 @@ async function run(e: Ending): Promise<void> {
 }
 
 /**
- * Waits for the disposals the program started (see `Disposal`), newest
- * stack first, until each has ended or the exit cleanup is cut short:
- * then the entry each is awaiting is named as still running, and those it
- * has not started as never started. What a disposal that ended threw is
- * reported too, since the process may end before the code awaiting it
- * can say so.
+ * Waits for the newest of the disposals the program started (see
+ * `Disposal`) to end, and returns true; false if there is none left. Once
+ * the exit cleanup is cut short, names the entry each remaining one is
+ * awaiting as still running, and those it has not started as never
+ * started, instead. What a disposal threw is reported too, since the
+ * process may end before the code awaiting it can say so.
  */
-async function waitForDisposals(e: Ending): Promise<void> {
+async function waitForDisposal(e: Ending): Promise<boolean> {
   const signal = e.controller.signal;
-  for (;;) {
-    const disposal = disposalsNewestFirst()[0];
-    if (disposal === undefined) return;
-    if (signal.aborted) break;
+  const disposal = disposalsNewestFirst()[0];
+  if (disposal === undefined) return false;
+  if (!signal.aborted) {
     e.stacks++;
     let wake: () => void = () => {};
     const ended = new Promise<void>((resolve) => (wake = resolve));
@@ -686,9 +688,12 @@ async function waitForDisposals(e: Ending): Promise<void> {
       signal.removeEventListener("abort", wake);
       disposal.wake = null;
     }
-    if (disposing.includes(disposal)) break; // cut short
-    if (disposal.failed && !disposal.reported) addError(e, disposal.error);
+    if (!disposing.includes(disposal)) {
+      if (disposal.failed && !disposal.reported) addError(e, disposal.error);
+      return true;
+    }
   }
+  // Cut short.
   for (const disposal of disposalsNewestFirst()) {
     forget(disposal);
     disposal.reported = true;
@@ -700,6 +705,7 @@ async function waitForDisposals(e: Ending): Promise<void> {
     e.notStarted.push(...storage.pendingNames());
     if (disposal.failed) addError(e, disposal.error);
   }
+  return true;
 }
 
 /** Sorts what a stack's `disposeAsync({ signal })` rejected with. */
