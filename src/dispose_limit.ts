@@ -263,6 +263,7 @@ export function drainSync(
       fail(e);
     }
   }
+  slots.hollowOut();
   slots.retire();
   if (slots.watcher !== null) slots.watcher.done(slots);
 }

@@ -727,9 +727,6 @@ export class Slots implements Tally {
             failure = e;
             failed = true;
           }
-          // The process exited meanwhile, or the event loop ran dry, and
-          // the exit machinery ran the rest of these records itself.
-          if (this.items === RETIRED) return;
         }
         if (failed) {
           if (hasError) {
@@ -923,6 +920,19 @@ export class Slots implements Tally {
       }
     }
     return names;
+  }
+
+  /**
+   * Makes every slot a hole, before `retire()`: once the rest of these
+   * records was run for a dispose loop that is awaiting (at an exit, or a
+   * stall), the loop finds nothing left should it resume, without a check
+   * after each await.
+   */
+  hollowOut(): void {
+    this.items.fill(HOLE1);
+    if (this.chunks !== null) {
+      for (const chunk of this.chunks.full) chunk.fill(HOLE1);
+    }
   }
 
   /** True once every entry was dropped or has run: no handle is pending. */

@@ -372,6 +372,15 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
+  it("runs each entry of a stalled disposal once when the entries run for it settle what it awaited", async () => {
+    const o = await scenario("disposing-stall-resume");
+    assert.deepEqual(
+      o.after.filter((l) => l !== "disposed"),
+      ["remove temp dir", "older entry"],
+    );
+    assert.equal(o.code, 1);
+  });
+
   it("waits for a disposal the program started when the process crashes during it, then reports the crash", async () => {
     const o = await scenario("disposing-crash");
     assert.deepEqual(
