@@ -547,12 +547,13 @@ export async function unwindLimited(
     }
     done = true;
     storage.retire();
-    if (storage.watcher !== null) storage.watcher.done(storage);
     // Groups it never reached: their members never run either.
     dropGroups(storage);
   }
   if (drained) return;
   takeGroupFailure();
   if (stopError !== null) fail(stopError);
+  // With the whole chain: what this rejects with is reported at an exit.
+  if (storage.watcher !== null) storage.watcher.done(storage);
   if (hasError) throw error;
 }

@@ -27,6 +27,7 @@ import {
 } from "./exit_runtime.ts";
 import { notAwaited, type Slots, type Watcher } from "./slots.ts";
 import { describe } from "./describe.ts";
+import { stopGroup, type Stopped } from "./defer_group.ts";
 import { suppress } from "./suppressed_error.ts";
 
 /**
@@ -378,6 +379,8 @@ class Disposal implements Watcher {
   wake: (() => void) | null = null;
   /** Its errors are in the exit report already. */
   reported = false;
+  /** Counted in the report's `stacks`. */
+  counted = false;
 
   constructor(storage: Slots) {
     this.storage = storage;
@@ -446,17 +449,25 @@ export function moveExit(from: DeferStack, to: DeferStack): void {
 }
 
 /** The newest exit-bound stack still open, or `undefined`: while ending. */
-function takeNewest(): DeferStack | undefined {
+function newestOpen(): DeferStack | undefined {
   for (;;) {
     if (queue !== null) {
       while (queue.length > 0) {
-        const stack = queue.pop() as DeferStack;
+        const stack = queue[queue.length - 1];
         if (bound.has(stack)) return stack;
+        queue.pop();
       }
     }
     if (bound.size === 0) return undefined;
     queue = [...bound].sort((a, b) => a[1] - b[1]).map((entry) => entry[0]);
   }
+}
+
+/** {@linkcode newestOpen}, taken out of the order. */
+function takeNewest(): DeferStack | undefined {
+  const stack = newestOpen();
+  if (stack !== undefined) queue!.pop();
+  return stack;
 }
 
 function install(adapter: ProcessAdapter): void {
@@ -518,6 +529,8 @@ interface Ending {
   stacks: number;
   /** Set once reported: the process is ending our way now. */
   finished: boolean;
+  /** Whether it waited for a disposal the program started. */
+  waited: boolean;
 }
 
 let ending: Ending | null = null;
@@ -545,6 +558,7 @@ function begin(
     notAwaited: [],
     stacks: 0,
     finished: false,
+    waited: false,
   };
   ending = e;
   return e;
@@ -564,7 +578,17 @@ function onSignal(signal: ExitSignal): void {
     cut(e, "signal", signal);
     return;
   }
-  if (bound.size === 0 && disposing.length === 0) return;
+  if (bound.size === 0) {
+    // No stack open, only disposals the program started: the signal would
+    // kill the process in the middle of them, unless the application
+    // listens to it too; then it is the application's (its handler may be
+    // what started them), as it was before they began.
+    if (disposing.length === 0) return;
+    const others = (installed as Installed).adapter.otherSignalListeners(
+      signal,
+    );
+    if (others !== undefined && others > 0) return;
+  }
   run(begin("signal", signal, undefined));
 }
 
@@ -642,12 +666,19 @@ async function run(e: Ending): Promise<void> {
   }
   try {
     for (;;) {
-      const stack = takeNewest();
-      if (stack === undefined) {
-        // A cleanup may bind a stack while we wait: round again.
-        if (await waitForDisposal(e)) continue;
-        break;
+      // Newest first, whether open or already being disposed by the
+      // program: what was opened later may depend on what was before.
+      const open = newestOpen();
+      const disposal = disposalsNewestFirst()[0];
+      if (
+        disposal !== undefined &&
+        (open === undefined || disposal.sequence > bound.get(open)!)
+      ) {
+        await waitForDisposal(e, disposal);
+        continue;
       }
+      const stack = takeNewest();
+      if (stack === undefined) break;
       e.stacks++;
       try {
         // Once the signal aborted, each remaining stack rejects at once,
@@ -665,19 +696,19 @@ async function run(e: Ending): Promise<void> {
 }
 
 /**
- * Waits for the newest of the disposals the program started (see
- * `Disposal`) to end, and returns true; false if there is none left. Once
- * the exit cleanup is cut short, names the entry each remaining one is
- * awaiting as still running, and those it has not started as never
- * started, instead. What a disposal threw is reported too, since the
- * process may end before the code awaiting it can say so.
+ * Waits for `disposal`, one the program started (see `Disposal`), to end.
+ * Once the exit cleanup is cut short, names instead the entry each one
+ * left is awaiting as still running (a group's members, if it awaits a
+ * group, which then starts no more), and those it has not started as
+ * never started. What a disposal threw is reported too, since the process
+ * may end before the code awaiting it can say so.
  */
-async function waitForDisposal(e: Ending): Promise<boolean> {
+async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
   const signal = e.controller.signal;
-  const disposal = disposalsNewestFirst()[0];
-  if (disposal === undefined) return false;
   if (!signal.aborted) {
     e.stacks++;
+    e.waited = true;
+    disposal.counted = true;
     let wake: () => void = () => {};
     const ended = new Promise<void>((resolve) => (wake = resolve));
     disposal.wake = wake;
@@ -690,22 +721,40 @@ async function waitForDisposal(e: Ending): Promise<boolean> {
     }
     if (!disposing.includes(disposal)) {
       if (disposal.failed && !disposal.reported) addError(e, disposal.error);
-      return true;
+      return;
     }
   }
   // Cut short.
   for (const disposal of disposalsNewestFirst()) {
     forget(disposal);
+    if (!disposal.counted) e.stacks++;
     disposal.reported = true;
-    const storage = disposal.storage;
-    if (disposal.async) {
-      const name = storage.awaitedName();
-      if (name !== null) e.running.push(name);
-    }
-    e.notStarted.push(...storage.pendingNames());
+    const { running, group } = awaited(disposal);
+    e.running.push(...running);
+    if (group !== null) e.notStarted.push(...group.notStarted);
+    e.notStarted.push(...disposal.storage.pendingNames());
     if (disposal.failed) addError(e, disposal.error);
+    const failure = group?.failure() ?? null;
+    if (failure !== null) addError(e, failure.error);
   }
-  return true;
+}
+
+/**
+ * What an async disposal the program started is awaiting, as the exit
+ * stops waiting for it: the entry's name, or the members still running of
+ * the group it awaits, which is stopped (no member starts any more).
+ */
+function awaited(
+  disposal: Disposal,
+): { running: string[]; group: Stopped | null } {
+  if (!disposal.async) return { running: [], group: null };
+  const storage = disposal.storage;
+  const name = storage.awaitedName();
+  if (name === null) return { running: [], group: null };
+  const group = stopGroup(storage.takenValue());
+  return group !== null
+    ? { running: group.running, group }
+    : { running: [name], group: null };
 }
 
 /** Sorts what a stack's `disposeAsync({ signal })` rejected with. */
@@ -817,24 +866,29 @@ function runRestSync(e: Ending): void {
     e.running.push(...rest.running);
     if (rest.failed) addError(e, rest.error);
   }
-  // The program's own disposals: the rest of each, from where its loop is.
-  // The entry an async one awaits is cut short, or, at an exit that came
-  // outside any exit cleanup, started and not awaited.
-  for (const disposal of disposalsNewestFirst()) {
+  // The program's own disposals, the one started last (the innermost,
+  // when one runs inside another's cleanup) first: the rest of each, from
+  // where its loop is. What an async one awaits is cut short, or, at an
+  // exit that came outside any exit cleanup, started and not awaited; a
+  // group it awaits has the members it had not started run first.
+  for (const disposal of [...disposing].reverse()) {
     if (!disposing.includes(disposal)) continue; // ended by a drain above
-    if (disposal.wake === null) e.stacks++; // else counted while waited for
+    if (!disposal.counted) e.stacks++;
     disposal.reported = true;
-    const storage = disposal.storage;
-    if (disposal.async) {
-      const name = storage.awaitedName();
-      if (name !== null) (e.cut !== null ? e.running : e.notAwaited).push(name);
-    }
+    const { running, group } = awaited(disposal);
+    (e.cut !== null ? e.running : e.notAwaited).push(...running);
     let error = disposal.error;
     let failed = disposal.failed;
-    drainSync(storage, (failure) => {
+    const fail = (failure: unknown): void => {
       error = failed ? suppress(failure, error) : failure;
       failed = true;
-    });
+    };
+    if (group !== null) {
+      const failure = group.failure();
+      if (failure !== null) fail(failure.error);
+      for (const rest of group.rest) drainSync(rest, fail, group.kept);
+    }
+    drainSync(disposal.storage, fail, group?.kept);
     forget(disposal);
     if (failed) addError(e, error);
   }
@@ -879,6 +933,16 @@ function finish(e: Ending): void {
     return;
   }
   if (crashed) {
+    if (e.waited && adapter.kind === "deno") {
+      // The program's own await of a disposal we waited for goes on now,
+      // before Deno's rethrow from a timer; should that await reject
+      // unhandled, Deno would end the process on it first and the crash
+      // would go unreported. So it is reported here, and the process ends.
+      adapter.reportCrash(e.cause as CrashKind, e.crash);
+      raiseStatus(adapter, 1);
+      adapter.exit(adapter.exitCode() ?? 1);
+      return;
+    }
     adapter.rethrow(e.cause as CrashKind, e.crash);
     return;
   }

@@ -391,6 +391,49 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
+  it("runs the members a group had not started when the program exits while its own disposal awaits the group", async () => {
+    const o = await scenario("disposing-group-exit");
+    assert.deepEqual(o.after, ["member b", "member a", "older entry"]);
+    assert.match(o.stderr, /started, not awaited \(1\): memberC/);
+    assert.equal(o.code, 3);
+  });
+
+  it("lets a newer stack the program is disposing finish before disposing an older open one", async () => {
+    const o = await scenario("disposing-order", "SIGTERM");
+    assert.deepEqual(o.after.filter((l) => l !== "disposed"), [
+      "newer: flush done",
+      "newer: write final record",
+      "older: close db",
+    ]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("still reports a crash that came while the program awaited its disposal, which then failed", async () => {
+    // It awaits its disposal, so it never gets to print "ready".
+    const o = await run(fixture, ["disposing-crash-fails"]).done;
+    assert.deepEqual(o.lines, ["remove temp dir"]);
+    assert.match(o.stderr, /boom during disposal/);
+    assert.match(o.stderr, /flush failed/);
+    assert.equal(o.code, 1);
+  });
+
+  it("leaves a signal to the application's own handler when that handler is what disposes the stack", async () => {
+    const o = await scenario("disposing-app-handler", "SIGINT");
+    assert.deepEqual(o.after, ["flush done"]);
+    assert.equal(o.stderr, ""); // no exit cleanup of ours, cut short or not
+    assert.equal(o.code, 0);
+  });
+
+  it("reports the DisposeTimeoutError of a disposal the program left unhandled while the exit cleanup waited for it", async () => {
+    const o = await scenario("disposing-own-timeout", "SIGTERM");
+    assert.deepEqual(o.after, []);
+    assert.match(
+      o.stderr,
+      /stopped waiting after 100 ms: "flush" was still running; 1 never started: "removeTempDir"/,
+    );
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   it("runs the entries below a cleanup that exits from inside the program's own dispose()", async () => {
     const o = await scenario("disposing-sync-exit");
     assert.deepEqual(o.after, ["exiting", "remove temp dir"]);
