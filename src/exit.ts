@@ -338,6 +338,8 @@ interface Installed {
   adapter: ProcessAdapter;
   /** Our listener for each signal actually listened to. */
   signals: Map<string, () => void>;
+  /** Some were left to the application: see `yieldSignals()`. */
+  yielded: boolean;
   unlisten: () => void;
 }
 
@@ -358,6 +360,7 @@ export function bindExit(stack: DeferStack): void {
   }
   bound.set(stack, sequence++);
   if (installed === null) install(adapter);
+  else if (installed.yielded) addSignals(installed);
 }
 
 /**
@@ -407,6 +410,9 @@ export function disposalStarts(
   const sequence = bound.get(stack);
   if (sequence === undefined) return;
   bound.delete(stack);
+  if (bound.size === 0 && ending === null && installed !== null) {
+    yieldSignals(installed);
+  }
   const disposal = new Disposal(storage);
   disposal.sequence = sequence;
   disposal.async = async;
@@ -474,6 +480,7 @@ function install(adapter: ProcessAdapter): void {
   const inst: Installed = {
     adapter,
     signals: new Map(),
+    yielded: false,
     unlisten: adapter.listen({ naturalEnd, crash, exit: onExit }),
   };
   addSignals(inst);
@@ -481,10 +488,31 @@ function install(adapter: ProcessAdapter): void {
 }
 
 function addSignals(inst: Installed): void {
+  inst.yielded = false;
   for (const signal of current.signals) {
+    if (inst.signals.has(signal)) continue;
     const listener = (): void => onSignal(signal);
     if (inst.adapter.onSignal(signal, listener)) {
       inst.signals.set(signal, listener);
+    }
+  }
+}
+
+/**
+ * The last open stack's disposal began: from now on a signal the
+ * application listens to itself is left to it, as if no stack had been
+ * bound: its handler may be what disposes them, or it may end the process
+ * only when its listener is the last one (signal-exit). A signal nobody
+ * else listens to still waits for the disposals, instead of killing the
+ * process in the middle of them.
+ */
+function yieldSignals(inst: Installed): void {
+  for (const [signal, listener] of inst.signals) {
+    const others = inst.adapter.otherSignalListeners(signal);
+    if (others !== undefined && others > 0) {
+      inst.adapter.offSignal(signal, listener);
+      inst.signals.delete(signal);
+      inst.yielded = true;
     }
   }
 }
@@ -578,6 +606,9 @@ function onSignal(signal: ExitSignal): void {
     cut(e, "signal", signal);
     return;
   }
+  // Left to the application during this very dispatch (see
+  // `yieldSignals()`): the runtime still calls the listener it removed.
+  if (installed === null || !installed.signals.has(signal)) return;
   if (bound.size === 0) {
     // No stack open, only disposals the program started: the signal would
     // kill the process in the middle of them, unless the application

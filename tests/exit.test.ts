@@ -424,6 +424,12 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 0);
   });
 
+  it("leaves a signal to a listener that ends the process only when it is the last, once no stack is open", async () => {
+    const o = await scenario("disposing-last-listener", "SIGTERM");
+    assert.deepEqual(o.after, ["last listener: ending"]);
+    assert.equal(o.code, 9);
+  });
+
   it("reports the DisposeTimeoutError of a disposal the program left unhandled while the exit cleanup waited for it", async () => {
     const o = await scenario("disposing-own-timeout", "SIGTERM");
     assert.deepEqual(o.after, []);
