@@ -74,7 +74,8 @@ export interface DeferOptions {
    * rejection, `process.exit()`). See {@linkcode setExitPolicy} for the
    * signals, the deadline and the report. Disposing the stack unbinds it
    * once that disposal is done: if the process is to end during it, the
-   * exit cleanup waits for it (or, at `exit()`, runs the rest of it).
+   * exit cleanup waits for it (or, at `exit()`, runs the rest of it); a
+   * signal only while another exit-bound stack is still open.
    * Throws where there is no process (a browser).
    */
   exit?: boolean;

@@ -229,7 +229,7 @@ export function setExitPolicy(policy: ExitPolicy): void {
   const next = policyOf(policy);
   const changedSignals = next.signals.join() !== current.signals.join();
   current = next;
-  if (changedSignals && installed !== null) {
+  if (changedSignals && installed !== null && !installed.yielded) {
     removeSignals(installed);
     addSignals(installed);
   }
@@ -499,22 +499,17 @@ function addSignals(inst: Installed): void {
 }
 
 /**
- * The last open stack's disposal began: from now on a signal the
- * application listens to itself is left to it, as if no stack had been
- * bound: its handler may be what disposes them, or it may end the process
- * only when its listener is the last one (signal-exit). A signal nobody
- * else listens to still waits for the disposals, instead of killing the
- * process in the middle of them.
+ * The last open stack's disposal began: the signals are the process's
+ * again, as if no stack had been bound, while the disposals under way are
+ * still waited for at a crash, the natural end or `exit()`. Who owns a
+ * signal then cannot be told: the handler that started the disposal may
+ * be the application's (`process.once` is gone by the time ours runs, and
+ * Deno cannot count its listeners), and a listener that ends the process
+ * only when it is the last one (signal-exit) must not see ours.
  */
 function yieldSignals(inst: Installed): void {
-  for (const [signal, listener] of inst.signals) {
-    const others = inst.adapter.otherSignalListeners(signal);
-    if (others !== undefined && others > 0) {
-      inst.adapter.offSignal(signal, listener);
-      inst.signals.delete(signal);
-      inst.yielded = true;
-    }
-  }
+  removeSignals(inst);
+  inst.yielded = true;
 }
 
 function removeSignals(inst: Installed): void {
@@ -606,20 +601,9 @@ function onSignal(signal: ExitSignal): void {
     cut(e, "signal", signal);
     return;
   }
-  // Left to the application during this very dispatch (see
-  // `yieldSignals()`): the runtime still calls the listener it removed.
-  if (installed === null || !installed.signals.has(signal)) return;
-  if (bound.size === 0) {
-    // No stack open, only disposals the program started: the signal would
-    // kill the process in the middle of them, unless the application
-    // listens to it too; then it is the application's (its handler may be
-    // what started them), as it was before they began.
-    if (disposing.length === 0) return;
-    const others = (installed as Installed).adapter.otherSignalListeners(
-      signal,
-    );
-    if (others !== undefined && others > 0) return;
-  }
+  // No stack open (the runtime still calls a listener removed during this
+  // very dispatch: see `yieldSignals()`).
+  if (bound.size === 0) return;
   run(begin("signal", signal, undefined));
 }
 

@@ -58,10 +58,8 @@ export interface ProcessAdapter {
   onSignal(signal: string, listener: () => void): boolean;
   offSignal(signal: string, listener: () => void): void;
   /**
-   * How many listeners other than ours the signal has, while ours listens
-   * to it; `undefined` where the runtime cannot tell (Deno without its
-   * `process` object). Listeners added with `Deno.addSignalListener` are
-   * not counted.
+   * How many listeners other than ours the signal has, or `undefined` where
+   * the runtime cannot tell (Deno).
    */
   otherSignalListeners(signal: string): number | undefined;
   /** Installs the hooks for natural end, crashes and explicit exit. */
@@ -281,14 +279,8 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         // never added
       }
     },
-    otherSignalListeners(signal) {
-      // Ours is a listener of Deno's `process` where there is one; a
-      // listener added with Deno.addSignalListener cannot be counted.
-      const proc = global.process;
-      if (proc === undefined || typeof proc.listenerCount !== "function") {
-        return undefined;
-      }
-      return proc.listenerCount(signal) - 1;
+    otherSignalListeners() {
+      return undefined;
     },
     atExit(listener) {
       global.addEventListener("unload", listener);
@@ -458,7 +450,7 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       proc.off(signal, listener);
     },
     otherSignalListeners(signal) {
-      return proc.listenerCount(signal) - 1; // ours is one of them
+      return proc.listenerCount(signal);
     },
     atExit(listener) {
       proc.on("exit", listener);

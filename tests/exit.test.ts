@@ -332,7 +332,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     const o = await scenario("disposing-signal", "SIGTERM");
     assert.deepEqual(
       o.after.filter((l) => l !== "disposed"),
-      ["flush done", "remove temp dir"],
+      ["flush done", "remove temp dir", "app stack"],
     );
     assert.equal(o.signal, "SIGTERM");
   });
@@ -343,6 +343,8 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.deepEqual(o.after.filter((l) => l !== "disposed"), [
       "flush done",
       "remove temp dir",
+      // Stacks bound during the exit cleanup come after those it found.
+      "app stack",
       "late stack",
     ]);
     assert.equal(o.signal, "SIGTERM");
@@ -352,7 +354,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     const o = await scenario("disposing-deadline", "SIGTERM");
     assert.deepEqual(o.after, []);
     assert.match(o.stderr, /still running: flush\n/);
-    assert.match(o.stderr, /never started \(1\): removeTempDir/);
+    assert.match(o.stderr, /never started \(2\): removeTempDir, appStack/);
     assert.equal(o.signal, "SIGTERM");
   });
 
@@ -417,7 +419,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
-  it("leaves a signal to the application's own handler when that handler is what disposes the stack", async () => {
+  it("leaves a signal to the application's own handler (added with once) when that handler is what disposes the last stack", async () => {
     const o = await scenario("disposing-app-handler", "SIGINT");
     assert.deepEqual(o.after, ["flush done"]);
     assert.equal(o.stderr, ""); // no exit cleanup of ours, cut short or not
@@ -432,7 +434,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
 
   it("reports the DisposeTimeoutError of a disposal the program left unhandled while the exit cleanup waited for it", async () => {
     const o = await scenario("disposing-own-timeout", "SIGTERM");
-    assert.deepEqual(o.after, []);
+    assert.deepEqual(o.after, ["app stack"]);
     assert.match(
       o.stderr,
       /stopped waiting after 100 ms: "flush" was still running; 1 never started: "removeTempDir"/,
