@@ -601,8 +601,9 @@ function onSignal(signal: ExitSignal): void {
     cut(e, "signal", signal);
     return;
   }
-  // No stack open (the runtime still calls a listener removed during this
-  // very dispatch: see `yieldSignals()`).
+  // No stack open: the runtime still calls a listener removed earlier in
+  // this very dispatch (see `yieldSignals()`). A stack bound again in that
+  // same dispatch, before ours runs, is not told apart.
   if (bound.size === 0) return;
   run(begin("signal", signal, undefined));
 }
