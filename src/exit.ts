@@ -338,7 +338,7 @@ interface Installed {
   adapter: ProcessAdapter;
   /** Our listener for each signal actually listened to. */
   signals: Map<string, () => void>;
-  /** Some were left to the application: see `yieldSignals()`. */
+  /** The signals were given back: see `yieldSignals()`. */
   yielded: boolean;
   unlisten: () => void;
 }
@@ -490,7 +490,6 @@ function install(adapter: ProcessAdapter): void {
 function addSignals(inst: Installed): void {
   inst.yielded = false;
   for (const signal of current.signals) {
-    if (inst.signals.has(signal)) continue;
     const listener = (): void => onSignal(signal);
     if (inst.adapter.onSignal(signal, listener)) {
       inst.signals.set(signal, listener);
