@@ -20,6 +20,7 @@ import {
   type AbortControllerLike,
   clearTimer,
   type CrashKind,
+  isHeldExit,
   type ProcessAdapter,
   processAdapter,
   setTimer,
@@ -825,10 +826,27 @@ function linkOf(
   return null;
 }
 
-/** Names the not-awaited entries of a stack's error chain. */
+/**
+ * Adds a stack's error chain to the report, less any exit a cleanup made
+ * while the exit was held (not a failure: the status says it), and names
+ * the not-awaited entries in it.
+ */
 function addError(e: Ending, error: unknown): void {
+  const { list, cut } = leaves(error);
+  // A chain too long to walk whole keeps everything, held exits included.
+  if (!cut && list.some(isHeldExit)) {
+    let chain: unknown;
+    let failed = false;
+    for (const leaf of list) {
+      if (isHeldExit(leaf)) continue;
+      chain = failed ? suppress(leaf, chain) : leaf;
+      failed = true;
+    }
+    if (!failed) return;
+    error = chain;
+  }
   e.errors.push(error);
-  for (const leaf of leaves(error).list) {
+  for (const leaf of list) {
     const name = leaf !== null && typeof leaf === "object"
       ? notAwaited.get(leaf)
       : undefined;
@@ -857,7 +875,10 @@ function onExit(): void {
   } else {
     e = begin("exit", null, undefined);
   }
-  runRestSync(e);
+  // A cleanup here that exits again must not end the process before the
+  // others: its exit is held until they ran.
+  const ended = e;
+  e.adapter.holdExit(() => runRestSync(ended));
   e.finished = true;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";

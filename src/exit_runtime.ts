@@ -103,6 +103,15 @@ export interface ProcessAdapter {
   unref(timer: unknown): void;
   /** Writes one line (or several) to stderr, synchronously. */
   writeError(text: string): void;
+  /**
+   * Runs `drain` (cleanups, from the exit event) with the runtime's exit
+   * functions held: there a second `process.exit()` / `Deno.exit()` would
+   * end the process at once, skipping every cleanup after the one that
+   * called it. Held, the call sets the status as the runtime's would and
+   * throws an error {@linkcode isHeldExit} knows, which ends that cleanup
+   * as the exit would have; the other cleanups still run.
+   */
+  holdExit(drain: () => void): void;
 }
 
 interface DenoLike {
@@ -405,7 +414,66 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
+    holdExit(drain) {
+      // `Deno.exit()` takes a number; anything else keeps the status.
+      const denoExit = (): void =>
+        holding(deno, "Deno.exit()", (args) => {
+          if (typeof args[0] === "number") deno.exitCode = args[0];
+        }, drain);
+      // Deno's `process.exit()` calls `Deno.exit()`, but would first emit
+      // the `process` "exit" event in the middle of the drain.
+      const proc = global.process;
+      if (proc !== undefined && typeof proc.exit === "function") {
+        holding(proc, "process.exit()", (args) => {
+          if (args.length !== 0) proc.exitCode = args[0] as number;
+        }, denoExit);
+      } else denoExit();
+    },
   };
+}
+
+/** The errors a held exit throws: see {@linkcode ProcessAdapter.holdExit}. */
+const heldExits = new WeakSet<object>();
+
+/** Whether `value` is what a held exit threw. */
+export function isHeldExit(value: unknown): boolean {
+  return value !== null && typeof value === "object" && heldExits.has(value);
+}
+
+/**
+ * Runs `drain` with `owner.exit` replaced by a function that passes its
+ * arguments to `setStatus` (which validates them as the runtime does, and
+ * may throw) and then throws a held-exit error. Put back afterwards,
+ * unless a cleanup replaced it meanwhile; not held where it cannot be
+ * replaced (a frozen object).
+ */
+function holding(
+  owner: { exit: unknown },
+  name: string,
+  setStatus: (args: unknown[]) => void,
+  drain: () => void,
+): void {
+  const original = owner.exit;
+  const held = function exit(...args: unknown[]): never {
+    setStatus(args);
+    const error = new Error(
+      `${name} was called by a cleanup while the process was already exiting: it ends the process once the remaining cleanups have run`,
+    );
+    heldExits.add(error);
+    throw error;
+  };
+  let replaced = false;
+  try {
+    owner.exit = held;
+    replaced = owner.exit === held;
+  } catch {
+    // read-only: a second exit ends the process as it would without us
+  }
+  try {
+    drain();
+  } finally {
+    if (replaced && owner.exit === held) owner.exit = original;
+  }
 }
 
 /** Stands for a crash value that throws when shown (a revoked proxy). */
@@ -532,6 +600,13 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
+    holdExit(drain) {
+      // As `process.exit()` itself: a code given, even `undefined`, is set
+      // (and validated by the setter).
+      holding(proc, "process.exit()", (args) => {
+        if (args.length !== 0) proc.exitCode = args[0] as number;
+      }, drain);
+    },
   };
 }
 

@@ -448,6 +448,35 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 4);
   });
 
+  it("runs the cleanups after one that exits again during the exit, with the status it asked for", async () => {
+    const o = await scenario("exit-twice");
+    assert.deepEqual(o.after, [
+      "newest",
+      "exits again",
+      "oldest",
+      "older stack",
+    ]);
+    assert.equal(o.code, 6);
+  });
+
+  it("reports the failures of an exit's cleanups, not a cleanup's own exit", async () => {
+    const o = await scenario("exit-twice");
+    assert.deepEqual(reportLines(o.stderr), ["Error: boom"]);
+    assert.doesNotMatch(o.stderr, /called by a cleanup/);
+  });
+
+  it("holds process.exit() too when a cleanup of a signal's cleanup exits twice", async () => {
+    const o = await scenario("exit-twice-signal", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "exit(5)",
+      "between",
+      "process.exit(6)",
+      "oldest",
+    ]);
+    assert.equal(o.signal, null);
+    assert.equal(o.code, 6);
+  });
+
   it("says a chain that never ends is not listed, and ends with status 1", async () => {
     const o = await scenario("endless-chain");
     assert.match(o.stderr, /one that never ends; the rest of it is not listed/);
