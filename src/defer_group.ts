@@ -37,6 +37,7 @@ import {
   useEntry,
 } from "./entries.ts";
 import { FailureHandle, Handle } from "./handle.ts";
+import { groupDisposalStarts } from "./exit.ts";
 
 /**
  * Options for `DeferStack.group()` and {@linkcode DeferGroup.group}.
@@ -697,10 +698,19 @@ class Group implements DeferGroup {
    * a deadline that stops then names nothing here and keeps the failures.
    */
   #ended: { error: unknown } | null | undefined = undefined;
+  /**
+   * The place in the exit order of the exit-bound stack the group belongs
+   * to (directly or through other groups), else -1: its disposal is then
+   * watched by the exit machinery (see `groupDisposalStarts()`).
+   */
+  #exit: number;
+  /** An early `disposeAsync()` runs the group as a watched entry: once. */
+  #watched = false;
 
-  constructor(parent: Slots, limit: number) {
+  constructor(parent: Slots, limit: number, exit: number) {
     this.#parent = parent;
     this.#limit = limit;
+    this.#exit = exit;
     // Registered as d.use(group) would: both methods, read now.
     this.#top = parent.addGroup(
       this,
@@ -811,7 +821,7 @@ class Group implements DeferGroup {
     this.#open("group");
     // The options first: a `limit` getter may dispose or release the group.
     const limit = limitOf(options, "DeferGroup.group()");
-    return new Group(this.#open("group"), limit);
+    return new Group(this.#open("group"), limit, this.#exit);
   }
 
   /**
@@ -842,7 +852,18 @@ class Group implements DeferGroup {
   dispose(): void {
     const storage = this.#take();
     if (storage === null) return;
-    storage.unwindSync(settleSync, "DeferGroup");
+    if (this.#exit < 0) {
+      storage.unwindSync(settleSync, "DeferGroup");
+      return;
+    }
+    // Under an exit-bound stack: a member that calls `process.exit()`
+    // finds the members below it run for it (see exit.ts).
+    groupDisposalStarts(storage, this.#exit, false);
+    try {
+      storage.unwindSync(settleSync, "DeferGroup");
+    } finally {
+      if (storage.watcher !== null) storage.watcher.done(storage);
+    }
   }
 
   disposeAsync(options?: DisposeAsyncOptions): Promise<void>;
@@ -884,19 +905,48 @@ class Group implements DeferGroup {
   #disposeLimited(limits: Limits): Promise<void> {
     // Reading the options may have disposed the group: nothing to wait for.
     if (this.#storage === null) return this.#disposeAll();
+    const one = this.#alone();
+    registry ??= new WeakMap();
+    registry.set(one, new Set([this]));
+    return unwindLimited(one, limits, "DeferGroup.disposeAsync()");
+  }
+
+  /**
+   * A storage whose one entry is this group, for a disposal the program
+   * started to run it as a stack's disposal runs a group; watched by the
+   * exit machinery there if the group is under an exit-bound stack.
+   */
+  #alone(): Slots {
     const one = new Slots();
     one.addGroup(
       this,
       Group.prototype.dispose as Callable,
       Group.prototype.disposeAsync as Callable,
     );
-    registry ??= new WeakMap();
-    registry.set(one, new Set([this]));
-    return unwindLimited(one, limits, "DeferGroup.disposeAsync()");
+    if (this.#exit >= 0) {
+      this.#watched = true;
+      groupDisposalStarts(one, this.#exit, true);
+    }
+    return one;
   }
 
   /** `disposeAsync()` without a deadline: every member, concurrently. */
-  async #disposeAll(): Promise<void> {
+  #disposeAll(): Promise<void> {
+    // Started by the program (its entry still pending in its parent)
+    // under an exit-bound stack: run as the one entry of a watched
+    // storage, so that an exit waits for it, or names and runs what it
+    // has not finished. Run by its parent's loop, the parent is watched.
+    if (
+      this.#exit >= 0 && !this.#watched && this.#storage !== null &&
+      this.#parent.isPending(this.#top)
+    ) {
+      return this.#alone().unwindAsync();
+    }
+    return this.#disposeMembers();
+  }
+
+  /** Every member, concurrently: the group's own loop. */
+  async #disposeMembers(): Promise<void> {
     const storage = this.#take();
     if (storage === null) return;
     storage.begin();
@@ -992,8 +1042,12 @@ Object.defineProperties(Group.prototype, {
  * `d.group(options)`, its options already checked by {@linkcode groupLimit}:
  * makes the group and registers it as the newest entry of `parent`.
  */
-export function openGroup(parent: Slots, limit: number): DeferGroup {
-  return new Group(parent, limit);
+export function openGroup(
+  parent: Slots,
+  limit: number,
+  exit: number,
+): DeferGroup {
+  return new Group(parent, limit, exit);
 }
 
 /** The `limit` of `DeferStack.group(options)`, checked. */

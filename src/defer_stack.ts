@@ -31,7 +31,7 @@ import {
   limitsOf,
   unwindLimited,
 } from "./dispose_limit.ts";
-import { bindExit, disposalStarts, moveExit } from "./exit.ts";
+import { bindExit, disposalStarts, exitSequence, moveExit } from "./exit.ts";
 import { rejected, resolved } from "./thenable.ts";
 import {
   commitGroups,
@@ -511,7 +511,8 @@ export class DeferStack {
     const limit = groupLimit(options);
     const storage = this.#storage;
     if (storage === null) throw disposedError("group");
-    return openGroup(storage, limit);
+    const extras = this.#extras;
+    return openGroup(storage, limit, extras?.exit ? exitSequence(this) : -1);
   }
 
   /**

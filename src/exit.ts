@@ -383,7 +383,7 @@ class Disposal implements Watcher {
   wake: (() => void) | null = null;
   /** Its errors are in the exit report already. */
   reported = false;
-  /** Counted in the report's `stacks`. */
+  /** Counted in the report's `stacks` (a group's never is: its stack is). */
   counted = false;
 
   constructor(storage: Slots) {
@@ -414,11 +414,46 @@ export function disposalStarts(
   if (bound.size === 0 && ending === null && installed !== null) {
     yieldSignals(installed);
   }
+  watchDisposal(storage, sequence, async);
+}
+
+/**
+ * `stack`'s place in the exit order if it is exit-bound, else -1: its
+ * groups are disposed in that place (see {@linkcode groupDisposalStarts}).
+ */
+export function exitSequence(stack: DeferStack): number {
+  return bound.get(stack) ?? -1;
+}
+
+/**
+ * A group of the exit-bound stack whose place is `sequence` begins its
+ * disposal, whoever started it: a loop over `storage`, its members
+ * (`dispose()`), or the storage it is the one entry of (a `disposeAsync()`
+ * the program started). Watched as a stack's own disposal is, so that
+ * an exit does not skip the members it has not started; just after its
+ * stack in the exit order, since it was started after the stack's own
+ * entries were opened.
+ */
+export function groupDisposalStarts(
+  storage: Slots,
+  sequence: number,
+  async: boolean,
+): void {
+  if (installed === null) return; // the exit is over: nothing watches
+  watchDisposal(storage, sequence + 0.5, async).counted = true;
+}
+
+function watchDisposal(
+  storage: Slots,
+  sequence: number,
+  async: boolean,
+): Disposal {
   const disposal = new Disposal(storage);
   disposal.sequence = sequence;
   disposal.async = async;
   storage.watcher = disposal;
   disposing.push(disposal);
+  return disposal;
 }
 
 /** Takes `disposal` out of `disposing`; false if it was not there. */
@@ -722,7 +757,7 @@ async function run(e: Ending): Promise<void> {
 async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
   const signal = e.controller.signal;
   if (!signal.aborted) {
-    e.stacks++;
+    if (!disposal.counted) e.stacks++;
     e.waited = true;
     disposal.counted = true;
     let wake: () => void = () => {};

@@ -448,6 +448,51 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 4);
   });
 
+  it("runs the members a group disposed early had not started when the process exits, then its stack's entries", async () => {
+    const o = await scenario("group-early-exit");
+    assert.deepEqual(o.after, ["group: older member", "stack: older entry"]);
+    assert.match(o.stderr, /not awaited \(1\): slowMember/);
+    assert.equal(o.code, 7);
+  });
+
+  it("runs the members not started of a group disposed early with its own deadline when the process exits", async () => {
+    const o = await scenario("group-early-deadline-exit");
+    assert.deepEqual(o.after, ["group: older member", "stack: older entry"]);
+    assert.match(o.stderr, /not awaited \(1\): slowMember/);
+    assert.equal(o.code, 7);
+  });
+
+  it("runs the members below one that exits while the program disposes the group with dispose()", async () => {
+    const o = await scenario("group-early-sync-exit");
+    assert.deepEqual(o.after, [
+      "group: exiting",
+      "group: older member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.code, 4);
+  });
+
+  it("runs the members below one that exits while the stack's own dispose() runs the group", async () => {
+    const o = await scenario("disposing-sync-group-exit");
+    assert.deepEqual(o.after, [
+      "group: exiting",
+      "group: older member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.code, 4);
+  });
+
+  it("waits on a signal for a group the program is disposing, then disposes its stack", async () => {
+    const o = await scenario("group-early-signal", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "group: slow member done",
+      "group: older member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.signal, "SIGTERM");
+    assert.equal(o.stderr, "");
+  });
+
   it("runs the cleanups after one that exits again during the exit, with the status it asked for", async () => {
     const o = await scenario("exit-twice");
     assert.deepEqual(o.after, [
