@@ -803,9 +803,11 @@ function awaited(
   const name = storage.awaitedName();
   if (name === null) return { running: [], group: null };
   const group = stopGroup(storage.takenValue());
-  return group !== null
-    ? { running: group.running, group }
-    : { running: [name], group: null };
+  if (group !== null) return { running: group.running, group };
+  // Still inside its call: that entry is the one that exited, and is
+  // neither awaited nor left running.
+  if (storage.calling()) return { running: [], group: null };
+  return { running: [name], group: null };
 }
 
 /** Sorts what a stack's `disposeAsync({ signal })` rejected with. */

@@ -227,6 +227,12 @@ export class Slots implements Tally {
    */
   took: number = Took.END;
   /**
+   * While an async loop unwinds: the `cursor` of the entry whose result it
+   * has begun to await. Unlike `cursor` while that entry's call has not
+   * returned yet: see {@linkcode Slots.calling}.
+   */
+  awaitingAt = -1;
+  /**
    * While unwinding through {@linkcode Slots.next}: whether a `use(null)`
    * was passed on the way down.
    */
@@ -718,6 +724,7 @@ export class Slots implements Tally {
           failure = e;
           failed = true;
         }
+        this.awaitingAt = p;
         // A cleanup that threw synchronously is not awaited.
         if (!failed || fallback) {
           hasAwaited = true;
@@ -755,6 +762,15 @@ export class Slots implements Tally {
     const watcher = this.watcher as Watcher;
     watcher.error = error;
     watcher.failed = true;
+  }
+
+  /**
+   * Whether the async loop is still inside the call of the entry it took
+   * last: an exit the exit machinery sees then came from that call's
+   * synchronous part (a timer, a signal or a crash cannot interrupt it).
+   */
+  calling(): boolean {
+    return this.awaitingAt !== this.cursor;
   }
 
   /**

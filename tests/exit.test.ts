@@ -493,6 +493,13 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.stderr, "");
   });
 
+  it("does not name a cleanup that exits from its synchronous part as not awaited", async () => {
+    const o = await scenario("disposing-async-sync-exit");
+    assert.deepEqual(o.after, ["exiting", "asyncOlder started", "older"]);
+    assert.match(o.stderr, /started, not awaited \(1\): asyncOlder$/m);
+    assert.equal(o.code, 3);
+  });
+
   it("runs the cleanups after one that exits again during the exit, with the status it asked for", async () => {
     const o = await scenario("exit-twice");
     assert.deepEqual(o.after, [
