@@ -193,12 +193,24 @@ export function limitsOf(options: object, method: string): Limits | null {
 }
 
 /**
+ * Told by each disposal {@linkcode finishSyncUnder} finishes, before its
+ * rest runs: its storage, the cleanup it was still awaiting (at most one,
+ * or a group's members still running) and the group it stopped. A
+ * cleanup of that rest may exit again, and the exit machinery then goes
+ * on from inside that call (see `holdExit()` in exit_runtime.ts): it must
+ * know by then what was named, and what is left to run.
+ */
+export type RestStarts = (
+  storage: Slots,
+  running: readonly string[],
+  group: Stopped | null,
+) => void;
+
+/**
  * What the rest of a disposal cut short by `process.exit()` /
  * `Deno.exit()` did when run synchronously: see {@linkcode finishSyncUnder}.
  */
 export interface SyncRest {
-  /** The cleanup still awaited when the exit came, if any (at most one). */
-  running: readonly string[];
   /**
    * The stack's error chain: what its cleanups threw before the exit and
    * while the rest ran, a `TypeError` named in `notAwaited` (slots.ts) for
@@ -212,7 +224,10 @@ export interface SyncRest {
  * The disposals in progress under each abort signal, each as the function
  * that runs its entries not yet started synchronously. Internal.
  */
-const inProgress = new Map<AbortSignalLike, Set<() => SyncRest>>();
+const inProgress = new Map<
+  AbortSignalLike,
+  Set<(starts: RestStarts) => SyncRest>
+>();
 
 /**
  * `process.exit()` / `Deno.exit()` was called while disposals watching
@@ -222,11 +237,14 @@ const inProgress = new Map<AbortSignalLike, Set<() => SyncRest>>();
  * what each did. No promise can settle any more: the process is ending.
  * Internal, for the exit machinery.
  */
-export function finishSyncUnder(signal: AbortSignalLike): SyncRest[] {
+export function finishSyncUnder(
+  signal: AbortSignalLike,
+  starts: RestStarts,
+): SyncRest[] {
   const finishers = inProgress.get(signal);
   if (finishers === undefined) return [];
   inProgress.delete(signal);
-  return [...finishers].reverse().map((finish) => finish());
+  return [...finishers].reverse().map((finish) => finish(starts));
 }
 
 /**
@@ -435,11 +453,13 @@ export async function unwindLimited(
   let drained = false;
   const drain = (slots: Slots): void =>
     drainSync(slots, fail, stoppedGroup?.kept);
-  const finishSync = (): SyncRest => {
+  const finishSync = (starts: RestStarts): SyncRest => {
     takeGroupFailure();
-    const runningNames = running
-      ? stoppedGroup?.running ?? [storage.takenName()]
-      : [];
+    starts(
+      storage,
+      running ? stoppedGroup?.running ?? [storage.takenName()] : [],
+      stoppedGroup,
+    );
     if (!done && !drained) {
       drained = true;
       // A group stopped by this exit: the members it never started come
@@ -447,9 +467,9 @@ export async function unwindLimited(
       for (const rest of stoppedGroup?.rest ?? []) drain(rest);
       drain(storage);
     }
-    return { running: runningNames, error, failed: hasError };
+    return { error, failed: hasError };
   };
-  let finishers: Set<() => SyncRest> | undefined;
+  let finishers: Set<(starts: RestStarts) => SyncRest> | undefined;
 
   try {
     if (signal !== undefined) {

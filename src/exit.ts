@@ -20,7 +20,6 @@ import {
   type AbortControllerLike,
   clearTimer,
   type CrashKind,
-  isHeldExit,
   type ProcessAdapter,
   processAdapter,
   setTimer,
@@ -383,11 +382,21 @@ class Disposal implements Watcher {
   wake: (() => void) | null = null;
   /** Its errors are in the exit report already. */
   reported = false;
-  /** Counted in the report's `stacks` (a group's never is: its stack is). */
-  counted = false;
+  /**
+   * Once an explicit exit takes it over: the group it was awaiting, which
+   * that exit stopped (`null` for none). Its names are in the report then;
+   * an exit made again by one of the entries run for it goes on from here.
+   */
+  stopped: Stopped | null | undefined = undefined;
 
   constructor(storage: Slots) {
     this.storage = storage;
+  }
+
+  /** Chains `failure` over what the disposal failed with so far. */
+  fail(failure: unknown): void {
+    this.error = this.failed ? suppress(failure, this.error) : failure;
+    this.failed = true;
   }
 
   done(slots: Slots): void {
@@ -440,7 +449,7 @@ export function groupDisposalStarts(
   async: boolean,
 ): void {
   if (installed === null) return; // the exit is over: nothing watches
-  watchDisposal(storage, sequence + 0.5, async).counted = true;
+  watchDisposal(storage, sequence + 0.5, async);
 }
 
 function watchDisposal(
@@ -581,10 +590,17 @@ interface Ending {
   cut: ExitReport["cut"];
   cutBy: ExitSignal | null;
   errors: unknown[];
+  /** The errors (objects) in `errors`, chains walked: each is listed once. */
+  listed: Set<object>;
   running: string[];
   notStarted: string[];
   notAwaited: string[];
-  stacks: number;
+  /**
+   * The places in the exit order (see `bound`) of the stacks disposed or
+   * waited for: the report's `stacks` counts them, a stack and the groups
+   * of it waited for apart once.
+   */
+  stacks: Set<number>;
   /** Set once reported: the process is ending our way now. */
   finished: boolean;
   /** Whether it waited for a disposal the program started. */
@@ -611,10 +627,11 @@ function begin(
     cut: null,
     cutBy: null,
     errors: [],
+    listed: new Set(),
     running: [],
     notStarted: [],
     notAwaited: [],
-    stacks: 0,
+    stacks: new Set(),
     finished: false,
     waited: false,
   };
@@ -683,7 +700,7 @@ function crash(
     }
     // Thrown while cleaning up (say, by a cleanup we stopped waiting for):
     // reported with the cleanup errors, the ending goes on.
-    e.errors.push(error);
+    addError(e, error);
     return true;
   }
   // The application's own listener owns the crash: it decides whether
@@ -730,7 +747,7 @@ async function run(e: Ending): Promise<void> {
       }
       const stack = takeNewest();
       if (stack === undefined) break;
-      e.stacks++;
+      e.stacks.add(bound.get(stack)!);
       try {
         // Once the signal aborted, each remaining stack rejects at once,
         // naming its entries as never started.
@@ -757,9 +774,8 @@ async function run(e: Ending): Promise<void> {
 async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
   const signal = e.controller.signal;
   if (!signal.aborted) {
-    if (!disposal.counted) e.stacks++;
+    e.stacks.add(Math.floor(disposal.sequence));
     e.waited = true;
-    disposal.counted = true;
     let wake: () => void = () => {};
     const ended = new Promise<void>((resolve) => (wake = resolve));
     disposal.wake = wake;
@@ -778,7 +794,7 @@ async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
   // Cut short.
   for (const disposal of disposalsNewestFirst()) {
     forget(disposal);
-    if (!disposal.counted) e.stacks++;
+    e.stacks.add(Math.floor(disposal.sequence));
     disposal.reported = true;
     const { running, group } = awaited(disposal);
     e.running.push(...running);
@@ -824,9 +840,9 @@ function collect(e: Ending, error: unknown): void {
   if (isOwnStop(e, stop)) {
     e.running.push(...stop.running);
     e.notStarted.push(...stop.notStarted);
-    if (hasEarlier) e.errors.push(earlier);
+    if (hasEarlier) addError(e, earlier);
   } else {
-    e.errors.push(error);
+    addError(e, error);
   }
 }
 
@@ -864,29 +880,24 @@ function linkOf(
 }
 
 /**
- * Adds a stack's error chain to the report, less any exit a cleanup made
- * while the exit was held (not a failure: the status says it), and names
- * the not-awaited entries in it.
+ * Adds a stack's error chain to the report, and names its not-awaited
+ * entries. A chain whose every error is listed already is left out: a
+ * disposal that awaits another (a cleanup awaiting `inner.disposeAsync()`
+ * or `g.disposeAsync()`) fails with what that one failed with, and the
+ * exit may have waited for both.
  */
 function addError(e: Ending, error: unknown): void {
-  const { list, cut } = leaves(error);
-  // A chain too long to walk whole keeps everything, held exits included.
-  if (!cut && list.some(isHeldExit)) {
-    let chain: unknown;
-    let failed = false;
-    for (const leaf of list) {
-      if (isHeldExit(leaf)) continue;
-      chain = failed ? suppress(leaf, chain) : leaf;
-      failed = true;
-    }
-    if (!failed) return;
-    error = chain;
+  const { list } = leaves(error);
+  const isObject = (v: unknown): v is object =>
+    (v !== null && typeof v === "object") || typeof v === "function";
+  if (list.length > 0 && list.every((l) => isObject(l) && e.listed.has(l))) {
+    return;
   }
   e.errors.push(error);
   for (const leaf of list) {
-    const name = leaf !== null && typeof leaf === "object"
-      ? notAwaited.get(leaf)
-      : undefined;
+    if (!isObject(leaf)) continue;
+    e.listed.add(leaf);
+    const name = notAwaited.get(leaf);
     if (name !== undefined) e.notAwaited.push(name);
   }
 }
@@ -912,10 +923,18 @@ function onExit(): void {
   } else {
     e = begin("exit", null, undefined);
   }
-  // A cleanup here that exits again must not end the process before the
-  // others: its exit is held until they ran.
+  // A cleanup here that exits again would end the process at once: its
+  // exit runs the rest and reports from inside its call instead.
   const ended = e;
-  e.adapter.holdExit(() => runRestSync(ended));
+  e.adapter.holdExit(() => runRestSync(ended), () => {
+    runRestSync(ended);
+    endExit(ended, stalled);
+  });
+  endExit(e, stalled);
+}
+
+/** Reports the exit's cleanup, once every entry ran: the process ends. */
+function endExit(e: Ending, stalled: boolean): void {
   e.finished = true;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";
@@ -935,46 +954,62 @@ function onExit(): void {
  * awaited.
  */
 function runRestSync(e: Ending): void {
-  for (const rest of finishSyncUnder(e.controller.signal)) {
-    e.running.push(...rest.running);
+  const starts = (
+    storage: Slots,
+    running: readonly string[],
+    group: Stopped | null,
+  ): void => {
+    e.running.push(...running);
+    const disposal = disposing.find((d) => d.storage === storage);
+    if (disposal !== undefined) disposal.stopped = group;
+  };
+  for (const rest of finishSyncUnder(e.controller.signal, starts)) {
     if (rest.failed) addError(e, rest.error);
   }
   // The program's own disposals, the one started last (the innermost,
   // when one runs inside another's cleanup) first: the rest of each, from
   // where its loop is. What an async one awaits is cut short, or, at an
   // exit that came outside any exit cleanup, started and not awaited; a
-  // group it awaits has the members it had not started run first.
-  for (const disposal of [...disposing].reverse()) {
-    if (!disposing.includes(disposal)) continue; // ended by a drain above
-    if (!disposal.counted) e.stacks++;
-    disposal.reported = true;
-    const { running, group } = awaited(disposal);
-    (e.cut !== null ? e.running : e.notAwaited).push(...running);
-    let error = disposal.error;
-    let failed = disposal.failed;
-    const fail = (failure: unknown): void => {
-      error = failed ? suppress(failure, error) : failure;
-      failed = true;
-    };
-    if (group !== null) {
-      const failure = group.failure();
-      if (failure !== null) fail(failure.error);
-      for (const rest of group.rest) drainSync(rest, fail, group.kept);
-    }
-    drainSync(disposal.storage, fail, group?.kept);
-    forget(disposal);
-    if (failed) addError(e, error);
-  }
+  // group it awaits has the members it had not started run first. Then
+  // every stack not reached, newest first; a disposal one of their
+  // cleanups starts (`g.disposeAsync()`) is run too, before the next.
   for (;;) {
+    while (disposing.length > 0) {
+      runDisposalSync(e, disposing[disposing.length - 1]);
+    }
     const stack = takeNewest();
     if (stack === undefined) break;
-    e.stacks++;
+    e.stacks.add(bound.get(stack)!);
     try {
       stack.dispose();
     } catch (error) {
       addError(e, error);
     }
   }
+}
+
+/**
+ * Runs the rest of `disposal` for {@linkcode runRestSync} and forgets it.
+ * Everything it does is kept on the disposal, not in this frame: an entry
+ * run here that exits again runs `runRestSync()` again from inside its
+ * call, which never returns (see `holdExit()`), and that goes on here.
+ */
+function runDisposalSync(e: Ending, disposal: Disposal): void {
+  e.stacks.add(Math.floor(disposal.sequence));
+  disposal.reported = true;
+  if (disposal.stopped === undefined) {
+    const { running, group } = awaited(disposal);
+    (e.cut !== null ? e.running : e.notAwaited).push(...running);
+    disposal.stopped = group;
+    const failure = group?.failure() ?? null;
+    if (failure !== null) disposal.fail(failure.error);
+  }
+  const group = disposal.stopped;
+  const fail = (failure: unknown): void => disposal.fail(failure);
+  for (const rest of group?.rest ?? []) drainSync(rest, fail, group?.kept);
+  drainSync(disposal.storage, fail, group?.kept);
+  forget(disposal); // if its drain's end has not already
+  if (disposal.failed) addError(e, disposal.error);
 }
 
 /** Sets the status to `code` unless something already made it non-zero. */
@@ -1038,7 +1073,7 @@ function deliver(e: Ending): void {
     running: e.running,
     notStarted: e.notStarted,
     notAwaited: e.notAwaited,
-    stacks: e.stacks,
+    stacks: e.stacks.size,
     elapsed: Date.now() - e.started,
   };
   const handler = current.report;

@@ -105,13 +105,14 @@ export interface ProcessAdapter {
   writeError(text: string): void;
   /**
    * Runs `drain` (cleanups, from the exit event) with the runtime's exit
-   * functions held: there a second `process.exit()` / `Deno.exit()` would
-   * end the process at once, skipping every cleanup after the one that
-   * called it. Held, the call sets the status as the runtime's would and
-   * throws an error {@linkcode isHeldExit} knows, which ends that cleanup
-   * as the exit would have; the other cleanups still run.
+   * held: there a second `process.exit()` / `Deno.exit()` would end the
+   * process at once, skipping every cleanup after the one that called it.
+   * Held, that call sets the status as the runtime's would (the first such
+   * call's status is kept), calls `rest`, which runs the cleanups not
+   * started yet and reports, and then ends the process: it never returns
+   * to the cleanup that made it, as an exit would not.
    */
-  holdExit(drain: () => void): void;
+  holdExit(drain: () => void, rest: () => void): void;
 }
 
 interface DenoLike {
@@ -414,66 +415,98 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
-    holdExit(drain) {
-      // `Deno.exit()` takes a number; anything else keeps the status.
-      const denoExit = (): void =>
-        holding(deno, "Deno.exit()", (args) => {
-          if (typeof args[0] === "number") deno.exitCode = args[0];
-        }, drain);
-      // Deno's `process.exit()` calls `Deno.exit()`, but would first emit
-      // the `process` "exit" event in the middle of the drain.
-      const proc = global.process;
-      if (proc !== undefined && typeof proc.exit === "function") {
-        holding(proc, "process.exit()", (args) => {
-          if (args.length !== 0) proc.exitCode = args[0] as number;
-        }, denoExit);
-      } else denoExit();
+    holdExit(drain, rest) {
+      // Deno's `process.exit()` sets the status its own way, emits its
+      // "exit" event, then calls `Deno.exit()`: holding that is enough.
+      holding(
+        deno as unknown as Record<string, unknown>,
+        "exit",
+        {
+          status(args) {
+            // As `Deno.exit()` takes it: any number, as a 32-bit integer.
+            if (typeof args[0] === "number") deno.exitCode = int32(args[0]);
+          },
+          get: () => deno.exitCode,
+          set: (code) => void (deno.exitCode = code as number),
+          // With no code, the status set so far.
+          end: (original) => original.call(deno),
+        },
+        drain,
+        rest,
+      );
     },
   };
 }
 
-/** The errors a held exit throws: see {@linkcode ProcessAdapter.holdExit}. */
-const heldExits = new WeakSet<object>();
+/** A runtime's function that ends the process. */
+type ExitFunction = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Whether `value` is what a held exit threw. */
-export function isHeldExit(value: unknown): boolean {
-  return value !== null && typeof value === "object" && heldExits.has(value);
+/** What {@linkcode holding} needs of a runtime's exit function. */
+interface HeldExit {
+  /** Sets the status a call with `args` asks for; throws as the runtime would. */
+  status(args: unknown[]): void;
+  /** The status so far, and setting it back. */
+  get(): unknown;
+  set(code: unknown): void;
+  /** Ends the process with the status so far, through the original. */
+  end(original: ExitFunction): void;
 }
 
 /**
- * Runs `drain` with `owner.exit` replaced by a function that passes its
- * arguments to `setStatus` (which validates them as the runtime does, and
- * may throw) and then throws a held-exit error. Put back afterwards,
- * unless a cleanup replaced it meanwhile; not held where it cannot be
- * replaced (a frozen object).
+ * Runs `drain` with `owner[key]`, the function that ends the process,
+ * replaced by one that, called from inside `drain`, sets the status
+ * (the first call's is kept), calls `rest`, and ends the process through
+ * the original, never returning. Called after `drain`, it is the original
+ * (a cleanup may have kept a reference). Put back afterwards, unless a
+ * cleanup replaced it meanwhile; where it cannot be replaced, a second
+ * exit ends the process as it would without us.
  */
 function holding(
-  owner: { exit: unknown },
-  name: string,
-  setStatus: (args: unknown[]) => void,
+  owner: Record<string, unknown>,
+  key: string,
+  exit: HeldExit,
   drain: () => void,
+  rest: () => void,
 ): void {
-  const original = owner.exit;
-  const held = function exit(...args: unknown[]): never {
-    setStatus(args);
-    const error = new Error(
-      `${name} was called by a cleanup while the process was already exiting: it ends the process once the remaining cleanups have run`,
-    );
-    heldExits.add(error);
-    throw error;
+  const original = owner[key];
+  if (typeof original !== "function") return drain();
+  let active = true;
+  let calls = 0;
+  let kept: unknown;
+  const held = function (this: unknown, ...args: unknown[]): unknown {
+    if (!active) return Reflect.apply(original, this, args);
+    exit.status(args);
+    if (calls++ === 0) kept = exit.get();
+    else exit.set(kept);
+    rest();
+    active = false;
+    putBack();
+    return exit.end(original as ExitFunction);
   };
-  let replaced = false;
+  const putBack = (): void => {
+    try {
+      if (owner[key] === held) owner[key] = original;
+    } catch {
+      // a cleanup made it read-only: ours forwards to the original now
+    }
+  };
   try {
-    owner.exit = held;
-    replaced = owner.exit === held;
+    owner[key] = held;
   } catch {
-    // read-only: a second exit ends the process as it would without us
+    // read-only
   }
   try {
     drain();
   } finally {
-    if (replaced && owner.exit === held) owner.exit = original;
+    active = false;
+    putBack();
   }
+}
+
+/** A number as `Deno.exit()` takes it: a saturated 32-bit integer. */
+function int32(code: number): number {
+  if (Number.isNaN(code)) return 0;
+  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(code)));
 }
 
 /** Stands for a crash value that throws when shown (a revoked proxy). */
@@ -600,12 +633,23 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
-    holdExit(drain) {
-      // As `process.exit()` itself: a code given, even `undefined`, is set
-      // (and validated by the setter).
-      holding(proc, "process.exit()", (args) => {
-        if (args.length !== 0) proc.exitCode = args[0] as number;
-      }, drain);
+    holdExit(drain, rest) {
+      // `process.exit()` sets `exitCode` (checking it), then calls
+      // `process.reallyExit()`, read from `process` at that moment, in Node
+      // and in Bun: holding that covers an `exit` taken from
+      // `node:process` beforehand too.
+      holding(
+        proc as unknown as Record<string, unknown>,
+        "reallyExit",
+        {
+          status() {}, // process.exit() has set it, as it would
+          get: () => proc.exitCode,
+          set: (code) => void (proc.exitCode = code as number | undefined),
+          end: (original) => original.call(proc, proc.exitCode || 0),
+        },
+        drain,
+        rest,
+      );
     },
   };
 }

@@ -493,6 +493,67 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.stderr, "");
   });
 
+  it("takes the status a cleanup of the exit gives exit() as the runtime does", async () => {
+    const o = await scenario("exit-twice-odd-status");
+    assert.deepEqual(o.after, ["exits with 1.5", "older"]);
+    if (runtime === "deno") {
+      assert.equal(o.code, 1);
+      assert.equal(o.stderr, "");
+    } else {
+      assert.equal(o.code, 3);
+      assert.deepEqual(reportLines(o.stderr).map((l) => l.split(":")[0]), [
+        "RangeError",
+      ]);
+    }
+  });
+
+  it("lets process.exit(undefined) in a cleanup of the exit keep or clear the status as the runtime does", async () => {
+    const o = await scenario("exit-twice-undefined");
+    if (runtime === "deno") {
+      // Deno's process.exit() emits its "exit" event, then Deno.exit().
+      assert.deepEqual(o.after, [
+        "process.exit(undefined)",
+        "app exit listener 3",
+        "older",
+      ]);
+      assert.equal(o.code, 3);
+    } else {
+      // A second process.exit() ends at once: no second "exit" event.
+      assert.deepEqual(o.after, ["process.exit(undefined)", "older"]);
+      // Node sets the status to undefined; Bun keeps it.
+      assert.equal(o.code, runtime === "node" ? 0 : 3);
+    }
+  });
+
+  it("runs the rest when a cleanup of the exit exits from an event listener, and not its code after the dispatch", async () => {
+    const o = await scenario("exit-twice-listener");
+    assert.deepEqual(o.after, ["older"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 6);
+  });
+
+  it("lists once an error a group disposed early and the cleanup awaiting it both failed with, and counts both stacks", async () => {
+    const o = await scenario("group-awaited-by-cleanup", "SIGTERM");
+    assert.deepEqual(o.after.slice(0, 2), ["older entry", "other stack"]);
+    const line = o.after.find((l) => l.startsWith("report "));
+    assert.deepEqual(JSON.parse((line as string).slice(7)), {
+      errors: ["member failed"],
+      stacks: 2,
+    });
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("runs the members of a group whose early disposal a cleanup of the exit starts", async () => {
+    const o = await scenario("exit-starts-group");
+    assert.deepEqual(o.after, [
+      "group: newest member started",
+      "group: older member",
+      "d: older entry",
+    ]);
+    assert.match(o.stderr, /not awaited \(1\): newestMember/);
+    assert.equal(o.code, 3);
+  });
+
   it("does not name a cleanup that exits from its synchronous part as not awaited", async () => {
     const o = await scenario("disposing-async-sync-exit");
     assert.deepEqual(o.after, ["exiting", "asyncOlder started", "older"]);
@@ -500,11 +561,12 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
-  it("runs the cleanups after one that exits again during the exit, with the status it asked for", async () => {
+  it("runs the cleanups after one that exits again during the exit, and not its own code after the call, with the status it asked for first", async () => {
     const o = await scenario("exit-twice");
     assert.deepEqual(o.after, [
       "newest",
       "exits again",
+      "exits a third time",
       "oldest",
       "older stack",
     ]);
@@ -517,7 +579,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.doesNotMatch(o.stderr, /called by a cleanup/);
   });
 
-  it("holds process.exit() too when a cleanup of a signal's cleanup exits twice", async () => {
+  it("holds an exit taken from node:process beforehand when a cleanup of a signal's cleanup exits twice", async () => {
     const o = await scenario("exit-twice-signal", "SIGTERM");
     assert.deepEqual(o.after, [
       "exit(5)",
