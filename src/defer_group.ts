@@ -421,6 +421,12 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
 export interface Stopped {
   /** Members still running, in the order they started, nested groups expanded. */
   running: string[];
+  /**
+   * Whether the last of `running` is a member still inside its call (a
+   * nested group's included): whatever stopped the group came from that
+   * member's synchronous part. An exit made there is that member's own.
+   */
+  calling: boolean;
   /** Members that will never start now, in the order they would have. */
   notStarted: string[];
   /**
@@ -629,6 +635,7 @@ class Run {
   stop(): Stopped {
     const out: Stopped = {
       running: [],
+      calling: false,
       notStarted: [],
       failure: this.failureReader(),
       rest: [],
@@ -640,7 +647,7 @@ class Run {
     }
     this.stopped = true;
     const storage = this.storage;
-    const running = (bottom: number, kind: number, at: number): void => {
+    const running = (bottom: number, kind: number, at: number): boolean => {
       const inner = stopGroup(storage.valueAt(bottom, kind));
       // A nested group is named by its members: none left running means
       // it has finished, its promise just not observed yet.
@@ -651,9 +658,10 @@ class Run {
         for (const [group, rest] of inner.kept) out.kept.set(group, rest);
         out.running.push(...inner.running);
         out.notStarted.push(...inner.notStarted);
-      } else {
-        out.running.push(storage.nameAt(bottom, kind));
+        return inner.calling;
       }
+      out.running.push(storage.nameAt(bottom, kind));
+      return true;
     };
     for (let k = 0; k < this.open.length; k++) {
       if (this.open[k]) running(this.bottoms[k], this.kinds[k], this.starts[k]);
@@ -661,7 +669,7 @@ class Run {
     // The member being called, newest of all: next() set where it is and
     // how it was taken before calling it.
     if (this.calling) {
-      running(storage.position(), storage.took, this.started - 1);
+      out.calling = running(storage.position(), storage.took, this.started - 1);
     }
     out.notStarted.push(...storage.pendingNames());
     out.rest.push(storage.detach());
@@ -977,6 +985,7 @@ class Group implements DeferGroup {
     const ended = group.#ended;
     return ended === undefined ? null : {
       running: [],
+      calling: false,
       notStarted: [],
       failure: () => ended,
       rest: [],

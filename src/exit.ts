@@ -25,7 +25,7 @@ import {
   setTimer,
   SIGNALS,
 } from "./exit_runtime.ts";
-import { notAwaited, type Slots, type Watcher } from "./slots.ts";
+import { notAwaited, type Slots, Took, type Watcher } from "./slots.ts";
 import { describe } from "./describe.ts";
 import { stopGroup, type Stopped } from "./defer_group.ts";
 import { suppress } from "./suppressed_error.ts";
@@ -146,7 +146,10 @@ export interface ExitReport {
   readonly cutBy: ExitSignal | null;
   /**
    * What each stack's disposal threw (one error or `SuppressedError` chain
-   * per stack, newest stack first), deadlines not included.
+   * per stack, newest stack first), deadlines not included. A group the
+   * program was disposing has its own. One error can be in two of them:
+   * a cleanup that awaited another stack's or a group's disposal fails
+   * with what that one failed with. `report: true` lists it once.
    */
   readonly errors: readonly unknown[];
   /** Cleanups still running when the cleanup was cut short. */
@@ -159,8 +162,10 @@ export interface ExitReport {
    */
   readonly notAwaited: readonly string[];
   /**
-   * How many exit-bound stacks were disposed, or waited for: those whose
-   * own disposal was under way.
+   * How many exit-bound stacks were disposed, or waited for: those open
+   * or being disposed when the exit cleanup began, and those bound or
+   * disposed during it. A group the program was disposing counts as its
+   * stack.
    */
   readonly stacks: number;
   /** Milliseconds from the start of the exit cleanup to this report. */
@@ -590,8 +595,6 @@ interface Ending {
   cut: ExitReport["cut"];
   cutBy: ExitSignal | null;
   errors: unknown[];
-  /** The errors (objects) in `errors`, chains walked: each is listed once. */
-  listed: Set<object>;
   running: string[];
   notStarted: string[];
   notAwaited: string[];
@@ -627,7 +630,6 @@ function begin(
     cut: null,
     cutBy: null,
     errors: [],
-    listed: new Set(),
     running: [],
     notStarted: [],
     notAwaited: [],
@@ -635,6 +637,11 @@ function begin(
     finished: false,
     waited: false,
   };
+  // Every stack open or being disposed now is the exit's to dispose or
+  // wait for, whichever disposal ends first (a program's may end on its
+  // own while the exit waits for a newer one).
+  for (const n of bound.values()) e.stacks.add(n);
+  for (const d of disposing) e.stacks.add(Math.floor(d.sequence));
   ending = e;
   return e;
 }
@@ -818,10 +825,16 @@ function awaited(
   const storage = disposal.storage;
   const name = storage.awaitedName();
   if (name === null) return { running: [], group: null };
-  const group = stopGroup(storage.takenValue());
-  if (group !== null) return { running: group.running, group };
-  // Still inside its call: that entry is the one that exited, and is
+  // A Symbol.dispose fallback has finished: only the spec's await is left.
+  if (storage.took === Took.FALLBACK) return { running: [], group: null };
+  // An entry, or a group's member, still inside its call is the one that
+  // exited (nothing else can end the process from inside a call): it is
   // neither awaited nor left running.
+  const group = stopGroup(storage.takenValue());
+  if (group !== null) {
+    const running = group.calling ? group.running.slice(0, -1) : group.running;
+    return { running, group };
+  }
   if (storage.calling()) return { running: [], group: null };
   return { running: [name], group: null };
 }
@@ -879,25 +892,13 @@ function linkOf(
   return null;
 }
 
-/**
- * Adds a stack's error chain to the report, and names its not-awaited
- * entries. A chain whose every error is listed already is left out: a
- * disposal that awaits another (a cleanup awaiting `inner.disposeAsync()`
- * or `g.disposeAsync()`) fails with what that one failed with, and the
- * exit may have waited for both.
- */
+/** Adds a disposal's error chain to the report, naming its not-awaited entries. */
 function addError(e: Ending, error: unknown): void {
-  const { list } = leaves(error);
-  const isObject = (v: unknown): v is object =>
-    (v !== null && typeof v === "object") || typeof v === "function";
-  if (list.length > 0 && list.every((l) => isObject(l) && e.listed.has(l))) {
-    return;
-  }
   e.errors.push(error);
-  for (const leaf of list) {
-    if (!isObject(leaf)) continue;
-    e.listed.add(leaf);
-    const name = notAwaited.get(leaf);
+  for (const leaf of leaves(error).list) {
+    const name = leaf !== null && typeof leaf === "object"
+      ? notAwaited.get(leaf)
+      : undefined;
     if (name !== undefined) e.notAwaited.push(name);
   }
 }
@@ -1152,13 +1153,21 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
     );
   }
   let cut = false;
+  // Each error object once: a disposal that awaited another (a cleanup
+  // awaiting `inner.disposeAsync()` or `g.disposeAsync()`) failed with
+  // what that one failed with, and the exit may have waited for both.
+  // A thrown primitive cannot be told from another equal to it.
+  const listed = new Set<unknown>();
   const failures = r.errors.flatMap((error) => {
     const walked = leaves(error);
     if (walked.cut) cut = true;
     return walked.list;
-  }).filter((leaf) =>
-    leaf === null || typeof leaf !== "object" || !notAwaited.has(leaf)
-  );
+  }).filter((leaf) => {
+    if (leaf === null || typeof leaf !== "object") return true;
+    if (notAwaited.has(leaf) || listed.has(leaf)) return false;
+    listed.add(leaf);
+    return true;
+  });
   if (failures.length > 0) {
     lines.push(
       `@cleanup/defer: ${failures.length} cleanup error(s) ${at}, first to run first:`,

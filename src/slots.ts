@@ -425,6 +425,7 @@ export class Slots implements Tally {
   chunkBelow(): unknown[] | null {
     const chunks = this.chunks;
     if (chunks === null || chunks.at === 0) return null;
+    this.awaitingAt = -1; // the cursor starts again, in another chunk
     const k = this.chunkOf(chunks.at - 1);
     chunks.at = this.baseOf(k);
     return this.chunk(k);

@@ -532,15 +532,47 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 6);
   });
 
-  it("lists once an error a group disposed early and the cleanup awaiting it both failed with, and counts both stacks", async () => {
+  it("lists once an error that a group disposed early and the cleanup awaiting it both failed with", async () => {
     const o = await scenario("group-awaited-by-cleanup", "SIGTERM");
-    assert.deepEqual(o.after.slice(0, 2), ["older entry", "other stack"]);
-    const line = o.after.find((l) => l.startsWith("report "));
-    assert.deepEqual(JSON.parse((line as string).slice(7)), {
-      errors: ["member failed"],
-      stacks: 2,
-    });
+    assert.deepEqual(o.after, ["other stack"]);
+    assert.deepEqual(reportLines(o.stderr).sort(), [
+      "Error: member failed",
+      "Error: older entry failed",
+    ]);
     assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("counts every stack open or being disposed when the exit began, even one whose disposal ended on its own", async () => {
+    const o = await scenario("group-awaited-by-cleanup-counted");
+    assert.deepEqual(o.after.slice(0, 2), ["older stack done", "other stack"]);
+    const line = o.after.find((l) => l.startsWith("report "));
+    assert.deepEqual(JSON.parse((line as string).slice(7)), { stacks: 3 });
+    assert.equal(o.code, 1);
+  });
+
+  it("does not name a group member that exits from its synchronous part as not awaited", async () => {
+    const o = await scenario("group-member-sync-exit");
+    assert.deepEqual(o.after, [
+      "group: exiting",
+      "group: older member",
+      "stack: older entry",
+    ]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 5);
+  });
+
+  it("does not name a Symbol.dispose fallback that has finished as not awaited", async () => {
+    const o = await scenario("fallback-then-exit");
+    assert.deepEqual(o.after, ["fallback ran", "older"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 5);
+  });
+
+  it("does not name an entry that exits from its synchronous part in a large stack", async () => {
+    const o = await scenario("chunks-sync-exit");
+    assert.deepEqual(o.after, ["newest", "exiting"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 5);
   });
 
   it("runs the members of a group whose early disposal a cleanup of the exit starts", async () => {
