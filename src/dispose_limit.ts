@@ -261,7 +261,47 @@ export function drainSync(
   fail: (error: unknown) => void,
   kept?: ReadonlyMap<unknown, Slots>,
 ): void {
+  const drain: Drain = { slots, fail, kept };
+  draining.push(drain);
+  try {
+    drainLoop(slots, fail, kept);
+  } finally {
+    const i = draining.lastIndexOf(drain);
+    if (i >= 0) draining.splice(i, 1);
+  }
+}
+
+/** A drain under way: see {@linkcode finishDrains}. */
+interface Drain {
+  slots: Slots;
+  fail: (error: unknown) => void;
+  kept: ReadonlyMap<unknown, Slots> | undefined;
+}
+
+/** The drains under way, innermost last. */
+const draining: Drain[] = [];
+
+/**
+ * Goes on with every drain under way, innermost first: called when an
+ * entry a drain ran exits again, from inside that call, which never
+ * returns (see `holdExit()` in exit_runtime.ts). A group's members run in
+ * its place, say, are found only by the drain that took the group.
+ * Internal, for the exit machinery.
+ */
+export function finishDrains(): void {
+  for (let i = draining.length - 1; i >= 0; i--) {
+    const drain = draining[i];
+    if (drain !== undefined) drainSync(drain.slots, drain.fail, drain.kept);
+  }
+}
+
+function drainLoop(
+  slots: Slots,
+  fail: (error: unknown) => void,
+  kept: ReadonlyMap<unknown, Slots> | undefined,
+): void {
   for (;;) {
+    const at = slots.position();
     try {
       const result = slots.next(false);
       const took = slots.took;
@@ -278,6 +318,10 @@ export function drainSync(
         if (members !== undefined) drainSync(members, fail, kept);
       }
     } catch (e) {
+      // Nothing taken: the call stack is full here (each exit made again
+      // by an entry goes on from inside its call). Passed on, the error
+      // ends that entry's call, and a drain further up goes on.
+      if (slots.position() === at) throw e;
       fail(e);
     }
   }
@@ -455,10 +499,18 @@ export async function unwindLimited(
     drainSync(slots, fail, stoppedGroup?.kept);
   const finishSync = (starts: RestStarts): SyncRest => {
     takeGroupFailure();
+    // A group stopped while being called (`calling`) has the member still
+    // inside its call last: the one that exited. An entry still inside
+    // its call is that one itself.
+    const group = stoppedGroup;
     starts(
       storage,
-      running ? stoppedGroup?.running ?? [storage.takenName()] : [],
-      stoppedGroup,
+      group !== null
+        ? group.calling ? group.running.slice(0, -1) : group.running
+        : running
+        ? [storage.takenName()]
+        : [],
+      group,
     );
     if (!done && !drained) {
       drained = true;

@@ -12,6 +12,7 @@ import type { DeferStack } from "./defer_stack.ts";
 import {
   type DisposeTimeoutError,
   drainSync,
+  finishDrains,
   finishSyncUnder,
   isDisposeTimeoutError,
 } from "./dispose_limit.ts";
@@ -604,6 +605,12 @@ interface Ending {
    * of it waited for apart once.
    */
   stacks: Set<number>;
+  /**
+   * The disposals whose rest is being run synchronously, innermost last:
+   * should one of their entries exit again, their drains end from inside
+   * that call, and what they failed with is reported there.
+   */
+  taking: Disposal[];
   /** Set once reported: the process is ending our way now. */
   finished: boolean;
   /** Whether it waited for a disposal the program started. */
@@ -634,6 +641,7 @@ function begin(
     notStarted: [],
     notAwaited: [],
     stacks: new Set(),
+    taking: [],
     finished: false,
     waited: false,
   };
@@ -927,19 +935,23 @@ function onExit(): void {
   // A cleanup here that exits again would end the process at once: its
   // exit runs the rest and reports from inside its call instead.
   const ended = e;
-  e.adapter.holdExit(() => runRestSync(ended), () => {
-    runRestSync(ended);
-    endExit(ended, stalled);
-  });
+  e.adapter.holdExit(
+    () => runRestSync(ended),
+    () => runRestSync(ended),
+    () => endExit(ended, stalled),
+  );
   endExit(e, stalled);
 }
 
 /** Reports the exit's cleanup, once every entry ran: the process ends. */
 function endExit(e: Ending, stalled: boolean): void {
-  e.finished = true;
+  if (e.finished) return;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";
+  // Throws only where the call stack is full, deep in exits made again
+  // from inside cleanups: a held exit further up then reports instead.
   deliver(e);
+  e.finished = true;
   // The runtime's report of the crash was held back for the cleanup: it
   // is owed whatever `report` says, and the status must say it failed.
   if (crashed) e.adapter.reportCrash(e.cause as CrashKind, e.crash);
@@ -955,6 +967,15 @@ function endExit(e: Ending, stalled: boolean): void {
  * awaited.
  */
 function runRestSync(e: Ending): void {
+  // Drains an exit made again by one of their entries cut short; what the
+  // disposals they ran failed with is reported here if they ended.
+  finishDrains();
+  for (const disposal of e.taking.splice(0).reverse()) {
+    if (!disposing.includes(disposal) && disposal.failed) {
+      addError(e, disposal.error);
+    }
+  }
+  const started: Disposal[] = [];
   const starts = (
     storage: Slots,
     running: readonly string[],
@@ -962,11 +983,15 @@ function runRestSync(e: Ending): void {
   ): void => {
     e.running.push(...running);
     const disposal = disposing.find((d) => d.storage === storage);
-    if (disposal !== undefined) disposal.stopped = group;
+    if (disposal === undefined) return;
+    disposal.stopped = group;
+    e.taking.push(disposal);
+    started.push(disposal);
   };
   for (const rest of finishSyncUnder(e.controller.signal, starts)) {
     if (rest.failed) addError(e, rest.error);
   }
+  for (const disposal of started) untake(e, disposal);
   // The program's own disposals, the one started last (the innermost,
   // when one runs inside another's cleanup) first: the rest of each, from
   // where its loop is. What an async one awaits is cut short, or, at an
@@ -996,6 +1021,7 @@ function runRestSync(e: Ending): void {
  * call, which never returns (see `holdExit()`), and that goes on here.
  */
 function runDisposalSync(e: Ending, disposal: Disposal): void {
+  e.taking.push(disposal);
   e.stacks.add(Math.floor(disposal.sequence));
   disposal.reported = true;
   if (disposal.stopped === undefined) {
@@ -1010,7 +1036,14 @@ function runDisposalSync(e: Ending, disposal: Disposal): void {
   for (const rest of group?.rest ?? []) drainSync(rest, fail, group?.kept);
   drainSync(disposal.storage, fail, group?.kept);
   forget(disposal); // if its drain's end has not already
+  untake(e, disposal);
   if (disposal.failed) addError(e, disposal.error);
+}
+
+/** `disposal` is reported: out of `e.taking`. */
+function untake(e: Ending, disposal: Disposal): void {
+  const i = e.taking.lastIndexOf(disposal);
+  if (i >= 0) e.taking.splice(i, 1);
 }
 
 /** Sets the status to `code` unless something already made it non-zero. */

@@ -109,10 +109,11 @@ export interface ProcessAdapter {
    * process at once, skipping every cleanup after the one that called it.
    * Held, that call sets the status as the runtime's would (the first such
    * call's status is kept), calls `rest`, which runs the cleanups not
-   * started yet and reports, and then ends the process: it never returns
-   * to the cleanup that made it, as an exit would not.
+   * started yet, lets go of the exit, calls `finish`, which reports, and
+   * then ends the process: it never returns to the cleanup that made it,
+   * as an exit would not.
    */
-  holdExit(drain: () => void, rest: () => void): void;
+  holdExit(drain: () => void, rest: () => void, finish: () => void): void;
 }
 
 interface DenoLike {
@@ -415,7 +416,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
-    holdExit(drain, rest) {
+    holdExit(drain, rest, finish) {
       // Deno's `process.exit()` sets the status its own way, emits its
       // "exit" event, then calls `Deno.exit()`: holding that is enough.
       holding(
@@ -423,7 +424,6 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         "exit",
         {
           status(args) {
-            // As `Deno.exit()` takes it: any number, as a 32-bit integer.
             if (typeof args[0] === "number") deno.exitCode = int32(args[0]);
           },
           get: () => deno.exitCode,
@@ -433,6 +433,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         },
         drain,
         rest,
+        finish,
       );
     },
   };
@@ -455,11 +456,12 @@ interface HeldExit {
 /**
  * Runs `drain` with `owner[key]`, the function that ends the process,
  * replaced by one that, called from inside `drain`, sets the status
- * (the first call's is kept), calls `rest`, and ends the process through
- * the original, never returning. Called after `drain`, it is the original
- * (a cleanup may have kept a reference). Put back afterwards, unless a
- * cleanup replaced it meanwhile; where it cannot be replaced, a second
- * exit ends the process as it would without us.
+ * (the first call's is kept), calls `rest`, puts the original back,
+ * calls `finish`, and ends the process through the original, never
+ * returning. Called after `drain`, it is the original (a cleanup may have
+ * kept a reference). Put back afterwards, unless a cleanup replaced it
+ * meanwhile; where it cannot be replaced, a second exit ends the process
+ * as it would without us.
  */
 function holding(
   owner: Record<string, unknown>,
@@ -467,6 +469,7 @@ function holding(
   exit: HeldExit,
   drain: () => void,
   rest: () => void,
+  finish: () => void,
 ): void {
   const original = owner[key];
   if (typeof original !== "function") return drain();
@@ -479,8 +482,13 @@ function holding(
     if (calls++ === 0) kept = exit.get();
     else exit.set(kept);
     rest();
+    // An exit further in may have set the status before it could be held
+    // (at the call-stack limit): the first held call's status stands.
+    exit.set(kept);
     active = false;
     putBack();
+    // Outside the hold: a report function that exits ends the process.
+    finish();
     return exit.end(original as ExitFunction);
   };
   const putBack = (): void => {
@@ -503,10 +511,16 @@ function holding(
   }
 }
 
-/** A number as `Deno.exit()` takes it: a saturated 32-bit integer. */
+/**
+ * A number as `Deno.exit()` takes it (checked on Deno 2.9): NaN as 0, then
+ * saturated to 64 bits and cut to 32, as Rust's `code as i64 as i32`
+ * (1.5 is 1, 2 ** 32 + 5 is 5, Infinity is -1).
+ */
 function int32(code: number): number {
   if (Number.isNaN(code)) return 0;
-  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(code)));
+  if (code >= 2 ** 63) return -1;
+  if (code <= -(2 ** 63)) return 0;
+  return Number(BigInt.asIntN(32, BigInt(Math.trunc(code))));
 }
 
 /** Stands for a crash value that throws when shown (a revoked proxy). */
@@ -633,7 +647,7 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     unref: unrefTimer,
     writeError,
-    holdExit(drain, rest) {
+    holdExit(drain, rest, finish) {
       // `process.exit()` sets `exitCode` (checking it), then calls
       // `process.reallyExit()`, read from `process` at that moment, in Node
       // and in Bun: holding that covers an `exit` taken from
@@ -642,13 +656,17 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
         proc as unknown as Record<string, unknown>,
         "reallyExit",
         {
-          status() {}, // process.exit() has set it, as it would
+          // process.exit() has set it already; a direct call sets it here.
+          status(args) {
+            if (typeof args[0] === "number") proc.exitCode = args[0];
+          },
           get: () => proc.exitCode,
           set: (code) => void (proc.exitCode = code as number | undefined),
           end: (original) => original.call(proc, proc.exitCode || 0),
         },
         drain,
         rest,
+        finish,
       );
     },
   };

@@ -586,6 +586,40 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
+  it("runs the members of a nested group when one of them exits again", async () => {
+    const o = await scenario("exit-twice-nested-group");
+    assert.deepEqual(o.after, [
+      "h: newest member",
+      "h: exits again",
+      "h: oldest member",
+      "g: oldest member",
+      "d: oldest",
+    ]);
+    assert.equal(o.code, 6);
+  });
+
+  it("reports once when the report function exits after a cleanup exited again", async () => {
+    const o = await scenario("exit-twice-report-exits");
+    assert.deepEqual(o.after, ["oldest", "report 1"]);
+    assert.equal(o.code, 2);
+  });
+
+  it("ends with the first status when a thousand cleanups of the exit each exit again", async () => {
+    const o = await scenario("exit-many-times");
+    assert.equal(o.code, 14);
+  });
+
+  it("names the member left running, not the one that exits, when a group member exits during a signal's cleanup", async () => {
+    const o = await scenario("group-member-exit-signal", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "g: exiting",
+      "g: older member",
+      "d: older entry",
+    ]);
+    assert.match(o.stderr, /still running: stillRunning$/m);
+    assert.equal(o.code, 4);
+  });
+
   it("does not name a cleanup that exits from its synchronous part as not awaited", async () => {
     const o = await scenario("disposing-async-sync-exit");
     assert.deepEqual(o.after, ["exiting", "asyncOlder started", "older"]);
