@@ -557,7 +557,7 @@ export async function unwindLimited(
         threw = true;
       }
       calling = false;
-      storage.awaitingAt = storage.cursor;
+      if (storage.watcher !== null) storage.watcher.awaitingAt = storage.cursor;
       const took = storage.took;
       if (took === Took.END) break;
       // As in the plain loop: a sync throw is not awaited, except from a

@@ -386,6 +386,8 @@ class Disposal implements Watcher {
   async = false;
   /** Set while an exit cleanup waits for it. */
   wake: (() => void) | null = null;
+  /** See {@linkcode Watcher.awaitingAt}: no entry awaited yet. */
+  awaitingAt = -1;
   /** Its errors are in the exit report already. */
   reported = false;
   /**

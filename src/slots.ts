@@ -151,6 +151,13 @@ export interface Watcher {
   error: unknown;
   /** Whether `error` holds one. */
   failed: boolean;
+  /**
+   * The `cursor` of the entry whose result the async loop has begun to
+   * await: unlike `cursor` while that entry's call has not returned yet
+   * (see {@linkcode Slots.calling}). Kept here, not on every storage: only
+   * a watched loop is asked.
+   */
+  awaitingAt: number;
   /** The loop is over (or the rest of it was run for it). */
   done(slots: Slots): void;
 }
@@ -226,12 +233,6 @@ export class Slots implements Tally {
    * `unwindSync()` sets it only for a result it hands to `settle`.
    */
   took: number = Took.END;
-  /**
-   * While an async loop unwinds: the `cursor` of the entry whose result it
-   * has begun to await. Unlike `cursor` while that entry's call has not
-   * returned yet: see {@linkcode Slots.calling}.
-   */
-  awaitingAt = -1;
   /**
    * While unwinding through {@linkcode Slots.next}: whether a `use(null)`
    * was passed on the way down.
@@ -425,7 +426,8 @@ export class Slots implements Tally {
   chunkBelow(): unknown[] | null {
     const chunks = this.chunks;
     if (chunks === null || chunks.at === 0) return null;
-    this.awaitingAt = -1; // the cursor starts again, in another chunk
+    // The cursor starts again, in another chunk.
+    if (this.watcher !== null) this.watcher.awaitingAt = -1;
     const k = this.chunkOf(chunks.at - 1);
     chunks.at = this.baseOf(k);
     return this.chunk(k);
@@ -670,6 +672,8 @@ export class Slots implements Tally {
     let hasError = false;
     let hasAwaited = false;
     let sawNull = false;
+    // Set before the loop starts, cleared when it ends (see `watcher`).
+    const watched = this.watcher !== null;
     for (;;) {
       while (p > 0) {
         const top = items[--p];
@@ -725,7 +729,7 @@ export class Slots implements Tally {
           failure = e;
           failed = true;
         }
-        this.awaitingAt = p;
+        if (watched) (this.watcher as Watcher).awaitingAt = p;
         // A cleanup that threw synchronously is not awaited.
         if (!failed || fallback) {
           hasAwaited = true;
@@ -771,7 +775,8 @@ export class Slots implements Tally {
    * synchronous part (a timer, a signal or a crash cannot interrupt it).
    */
   calling(): boolean {
-    return this.awaitingAt !== this.cursor;
+    const watcher = this.watcher;
+    return watcher !== null && watcher.awaitingAt !== this.cursor;
   }
 
   /**
