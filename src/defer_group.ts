@@ -27,6 +27,7 @@ import {
   type DisposeAsyncOptions,
   type Limits,
   limitsOf,
+  UNLIMITED,
   unwindLimited,
 } from "./dispose_limit.ts";
 import {
@@ -948,7 +949,12 @@ class Group implements DeferGroup {
       this.#exit >= 0 && !this.#watched && this.#storage !== null &&
       this.#parent.isPending(this.#top)
     ) {
-      return this.#alone().unwindAsync();
+      // Watched (see DeferStack's #unwindAsync()): the deadline loop.
+      return unwindLimited(
+        this.#alone(),
+        UNLIMITED,
+        "DeferGroup.disposeAsync()",
+      );
     }
     return this.#disposeMembers();
   }

@@ -29,6 +29,7 @@ import {
   type DisposeAsyncOptions,
   type Limits,
   limitsOf,
+  UNLIMITED,
   unwindLimited,
 } from "./dispose_limit.ts";
 import { bindExit, disposalStarts, exitSequence, moveExit } from "./exit.ts";
@@ -724,7 +725,15 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return resolved();
     this.#storage = null;
-    if (this.#extras !== null) this.#detach(storage, true);
+    if (this.#extras !== null) {
+      this.#detach(storage, true);
+      // Watched by the exit machinery, which asks whether an entry's call
+      // has returned (see `Slots.calling()`): the deadline loop, which
+      // tracks it, without a deadline. The plain loop stays free of it.
+      if (storage.watcher !== null) {
+        return unwindLimited(storage, UNLIMITED, "DeferStack.disposeAsync()");
+      }
+    }
     return storage.unwindAsync();
   }
 

@@ -672,8 +672,6 @@ export class Slots implements Tally {
     let hasError = false;
     let hasAwaited = false;
     let sawNull = false;
-    // Set before the loop starts, cleared when it ends (see `watcher`).
-    const watched = this.watcher !== null;
     for (;;) {
       while (p > 0) {
         const top = items[--p];
@@ -729,7 +727,6 @@ export class Slots implements Tally {
           failure = e;
           failed = true;
         }
-        if (watched) (this.watcher as Watcher).awaitingAt = p;
         // A cleanup that threw synchronously is not awaited.
         if (!failed || fallback) {
           hasAwaited = true;
