@@ -1109,6 +1109,15 @@ export function stopGroup(value: unknown): Stopped | null {
   return Group.stop(value);
 }
 
+/**
+ * The members of `stopped` left running by an exit: all of
+ * `Stopped.running` but a member still inside its call, which is the one
+ * that exited (nothing else ends the process from inside a call).
+ */
+export function runningAtExit(stopped: Stopped): string[] {
+  return stopped.calling ? stopped.running.slice(0, -1) : stopped.running;
+}
+
 function limitOf(options: unknown, method: string): number {
   if (options === undefined) return Infinity;
   if (options === null || typeof options !== "object") {

@@ -15,7 +15,12 @@ import { suppress } from "./suppressed_error.ts";
 import { observe, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
-import { dropGroups, stopGroup, type Stopped } from "./defer_group.ts";
+import {
+  dropGroups,
+  runningAtExit,
+  stopGroup,
+  type Stopped,
+} from "./defer_group.ts";
 
 /**
  * The optional argument of {@linkcode DeferStack.disposeAsync} (and of a
@@ -502,14 +507,13 @@ export async function unwindLimited(
     drainSync(slots, fail, stoppedGroup?.kept);
   const finishSync = (starts: RestStarts): SyncRest => {
     takeGroupFailure();
-    // A group stopped while being called (`calling`) has the member still
-    // inside its call last: the one that exited. An entry still inside
-    // its call is that one itself.
+    // An entry still inside its call is the one that exited: `running`
+    // is false then. So is a group's member (see `runningAtExit()`).
     const group = stoppedGroup;
     starts(
       storage,
       group !== null
-        ? group.calling ? group.running.slice(0, -1) : group.running
+        ? runningAtExit(group)
         : running
         ? [storage.takenName()]
         : [],

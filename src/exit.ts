@@ -28,7 +28,7 @@ import {
 } from "./exit_runtime.ts";
 import { notAwaited, type Slots, Took, type Watcher } from "./slots.ts";
 import { describe } from "./describe.ts";
-import { stopGroup, type Stopped } from "./defer_group.ts";
+import { runningAtExit, stopGroup, type Stopped } from "./defer_group.ts";
 import { suppress } from "./suppressed_error.ts";
 
 /**
@@ -842,8 +842,7 @@ function awaited(
   // neither awaited nor left running.
   const group = stopGroup(storage.takenValue());
   if (group !== null) {
-    const running = group.calling ? group.running.slice(0, -1) : group.running;
-    return { running, group };
+    return { running: runningAtExit(group), group };
   }
   if (storage.calling()) return { running: [], group: null };
   return { running: [name], group: null };
