@@ -19,7 +19,7 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import { type Callable, Slots, Took } from "./slots.ts";
+import { type Callable, Slots, Took, watchedCalls } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { ignore, readThen, rejected } from "./thenable.ts";
@@ -472,6 +472,11 @@ class Run {
    * group.
    */
   calling = false;
+  /**
+   * Its members are called for an exit-bound stack's disposal (see
+   * `watchedCalls`): a stack a member disposes is watched too.
+   */
+  watched = false;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -512,12 +517,14 @@ class Run {
       // Counted before the call: a deadline from inside it names it by
       // this index, `started - 1`.
       const at = this.started++;
+      if (this.watched) watchedCalls.depth++;
       try {
         result = storage.next(true);
       } catch (e) {
         threw = true;
         result = e;
       }
+      if (this.watched) watchedCalls.depth--;
       const took = storage.took;
       if (took === Took.END) {
         this.started--;
@@ -965,6 +972,9 @@ class Group implements DeferGroup {
     if (storage === null) return;
     storage.begin();
     const run = new Run(storage, this.#limit);
+    // Members started later, once others settle, are called from a
+    // microtask: told here whether they belong to a watched disposal.
+    run.watched = this.#exit >= 0 || watchedCalls.depth !== 0;
     this.#run = run;
     try {
       await new Promise<void>((resolve) => {

@@ -14,7 +14,7 @@ import {
   unwatch,
   watch,
 } from "./leak_check.ts";
-import { type Callable, Slots } from "./slots.ts";
+import { type Callable, Slots, watchedCalls } from "./slots.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
 import {
@@ -32,7 +32,13 @@ import {
   UNLIMITED,
   unwindLimited,
 } from "./dispose_limit.ts";
-import { bindExit, disposalStarts, exitSequence, moveExit } from "./exit.ts";
+import {
+  bindExit,
+  disposalStarts,
+  exitSequence,
+  moveExit,
+  nestedDisposalStarts,
+} from "./exit.ts";
 import { rejected, resolved } from "./thenable.ts";
 import {
   commitGroups,
@@ -607,20 +613,30 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return;
     this.#storage = null;
-    if (this.#extras !== null) return this.#disposeDetached(storage);
+    if (this.#extras !== null || watchedCalls.depth !== 0) {
+      return this.#disposeDetached(storage);
+    }
     storage.unwindSync(settleSync, "DeferStack");
   }
 
   /**
-   * `dispose()` of a leak-checked or exit-bound stack, apart: a
-   * `try`/`finally` in `dispose()` itself cost every 3-entry stack 16–20%
-   * on Deno.
+   * `dispose()` of a leak-checked or exit-bound stack, or of one disposed
+   * by an exit-bound one's cleanup, apart: a `try`/`finally` in
+   * `dispose()` itself cost every 3-entry stack 16–20% on Deno.
    */
   #disposeDetached(storage: Slots): void {
     this.#detach(storage, false);
+    if (storage.watcher === null) {
+      storage.unwindSync(settleSync, "DeferStack");
+      return;
+    }
+    // Each entry is called by a watched loop: a stack it disposes is
+    // watched too.
+    watchedCalls.depth++;
     try {
       storage.unwindSync(settleSync, "DeferStack");
     } finally {
+      watchedCalls.depth--;
       // Until here a cleanup that calls `process.exit()` finds the rest
       // run for it (see exit.ts).
       if (storage.watcher !== null) storage.watcher.done(storage);
@@ -725,7 +741,7 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return resolved();
     this.#storage = null;
-    if (this.#extras !== null) {
+    if (this.#extras !== null || watchedCalls.depth !== 0) {
       this.#detach(storage, true);
       // Watched by the exit machinery, which asks whether an entry's call
       // has returned (see `Slots.calling()`): the deadline loop, which
@@ -738,13 +754,19 @@ export class DeferStack {
   }
 
   /**
-   * Disposal started: stop the leak check; an exit-bound stack is watched
+   * Disposal started: stop the leak check; an exit-bound stack, or one
+   * disposed from inside the call of a watched loop's entry, is watched
    * by the exit machinery until its disposal ends.
    */
   #detach(storage: Slots, async: boolean): void {
-    const extras = this.#extras as Extras;
-    if (extras.watch !== null) unwatch(this, extras.watch);
-    if (extras.exit) disposalStarts(this, storage, async);
+    const extras = this.#extras;
+    if (extras !== null) {
+      if (extras.watch !== null) unwatch(this, extras.watch);
+      if (extras.exit) disposalStarts(this, storage, async);
+    }
+    if (storage.watcher === null && watchedCalls.depth !== 0) {
+      nestedDisposalStarts(storage, async);
+    }
   }
 
   /** `disposeAsync({ signal, timeout })`: see dispose_limit.ts. */
@@ -752,7 +774,9 @@ export class DeferStack {
     const storage = this.#storage;
     if (storage === null) return resolved();
     this.#storage = null;
-    if (this.#extras !== null) this.#detach(storage, true);
+    if (this.#extras !== null || watchedCalls.depth !== 0) {
+      this.#detach(storage, true);
+    }
     return unwindLimited(storage, limits, "DeferStack.disposeAsync()");
   }
 

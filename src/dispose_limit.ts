@@ -10,7 +10,13 @@
  * @module
  */
 
-import { type Callable, notAwaited, type Slots, Took } from "./slots.ts";
+import {
+  type Callable,
+  notAwaited,
+  type Slots,
+  Took,
+  watchedCalls,
+} from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { observe, thenOf } from "./thenable.ts";
 import { describe } from "./describe.ts";
@@ -311,7 +317,13 @@ function drainLoop(
   for (;;) {
     const at = slots.position();
     try {
-      const result = slots.next(false);
+      watchedCalls.depth++;
+      let result: unknown;
+      try {
+        result = slots.next(false);
+      } finally {
+        watchedCalls.depth--;
+      }
       const took = slots.took;
       if (took === Took.END) break;
       const then = result === undefined ? undefined : thenOf(result);
@@ -557,12 +569,18 @@ export async function unwindLimited(
       let result: unknown;
       let threw = false;
       calling = true;
+      // A watched loop (see `watchedCalls`): a stack the entry disposes is
+      // watched too. Not undone by an exit from inside the call, which
+      // never returns: the exit's runs are watched anyway.
+      const watched = storage.watcher !== null;
+      if (watched) watchedCalls.depth++;
       try {
         result = storage.next(true);
       } catch (e) {
         fail(e);
         threw = true;
       }
+      if (watched) watchedCalls.depth--;
       calling = false;
       if (storage.watcher !== null) storage.watcher.awaitingAt = storage.cursor;
       const took = storage.took;

@@ -460,6 +460,19 @@ export function groupDisposalStarts(
   watchDisposal(storage, sequence + 0.5, async);
 }
 
+/**
+ * A stack that is not exit-bound begins its disposal from inside the call
+ * of an entry of a watched one (see `watchedCalls`): a stack the
+ * exit-bound one uses, say. It is part of that disposal and is watched in
+ * its place, so that an exit runs the entries it has not started, before
+ * the rest of the disposal that called it, and names the one it awaited.
+ */
+export function nestedDisposalStarts(storage: Slots, async: boolean): void {
+  const outer = disposing[disposing.length - 1];
+  if (installed === null || outer === undefined) return;
+  watchDisposal(storage, outer.sequence, async);
+}
+
 function watchDisposal(
   storage: Slots,
   sequence: number,
@@ -490,9 +503,13 @@ function disposalEnds(disposal: Disposal): void {
   }
 }
 
-/** Disposals under way, newest stack first. */
+/**
+ * Disposals under way, newest stack first; in one place, the one started
+ * last first (a stack disposed by the cleanup of another is in its place:
+ * see {@linkcode nestedDisposalStarts}).
+ */
 function disposalsNewestFirst(): Disposal[] {
-  return [...disposing].sort((a, b) => b.sequence - a.sequence);
+  return disposing.slice().reverse().sort((a, b) => b.sequence - a.sequence);
 }
 
 /** `from.move()` returned `to`: it takes `from`'s place in the order. */

@@ -186,6 +186,16 @@ export class SeparateTally implements Tally {
  */
 export const notAwaited: WeakMap<object, string> = new WeakMap();
 
+/**
+ * How many calls of entries made by watched loops (an exit-bound stack's
+ * disposal, the exit's own runs) are under way on the call stack. A stack
+ * disposed from inside one (`app.use(db)`: `db` is disposed by `app`'s
+ * loop) is part of that disposal: an exit must not skip its entries
+ * either (see `nestedDisposalStarts()` in exit.ts). Read by every
+ * `dispose()`, so a field of a constant object, not a function.
+ */
+export const watchedCalls: { depth: number } = { depth: 0 };
+
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots implements Tally {
   /**

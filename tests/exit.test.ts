@@ -627,6 +627,64 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
+  it("runs the entries a stack used by an exit-bound one has not started when an exit cuts its disposeAsync() short", async () => {
+    const o = await scenario("plain-inside-async-exit");
+    assert.deepEqual(o.after, [
+      "db: flush started",
+      "db: close",
+      "app: oldest",
+    ]);
+    assert.match(o.stderr, /started, not awaited \(2\): flush, DeferStack$/m);
+    assert.equal(o.code, 3);
+  });
+
+  it("names the entries of a stack used by an exit-bound one when a signal's deadline cuts its disposal short", async () => {
+    const o = await scenario("plain-inside-deadline", "SIGTERM");
+    assert.deepEqual(o.after, ["db: flush started"]);
+    assert.match(o.stderr, /still running: DeferStack, flush$/m);
+    assert.match(o.stderr, /never started \(2\): appOldest, dbClose$/m);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("runs the entries a stack has not started when an exit cuts it short as a member of an exit-bound stack's group", async () => {
+    const o = await scenario("plain-inside-group-exit");
+    assert.deepEqual(o.after, [
+      "g: first member",
+      "db: flush started",
+      "db: close",
+      "app: oldest",
+    ]);
+    assert.match(o.stderr, /started, not awaited \(2\): flush, DeferStack$/m);
+    assert.equal(o.code, 3);
+  });
+
+  it("runs the entries of stacks nested in an exit-bound one's dispose(), innermost first, when an entry of the innermost exits", async () => {
+    const o = await scenario("plain-inside-sync-exit");
+    assert.deepEqual(o.after, [
+      "b: exits",
+      "b: oldest",
+      "a: oldest",
+      "app: oldest",
+    ]);
+    assert.deepEqual(reportLines(o.stderr), [
+      "Error: b failed",
+      "Error: a failed",
+    ]);
+    assert.equal(o.code, 4);
+  });
+
+  it("runs the other entries of a stack the exit disposes when one of them exits again", async () => {
+    const o = await scenario("plain-inside-exit-twice");
+    assert.deepEqual(o.after, [
+      "app: newest",
+      "db: exits again",
+      "db: close",
+      "app: oldest",
+    ]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.code, 5);
+  });
+
   it("runs the cleanups after one that exits again during the exit, and not its own code after the call, with the status it asked for first", async () => {
     const o = await scenario("exit-twice");
     assert.deepEqual(o.after, [
