@@ -630,6 +630,12 @@ interface Ending {
    * that call, and what they failed with is reported there.
    */
   taking: Disposal[];
+  /**
+   * The disposal of the stack this exit cleanup disposes now, once it
+   * began (watched as the program's are): the disposals started after it
+   * are those its cleanups started, and have their rest run before its.
+   */
+  own: Disposal | undefined;
   /** Set once reported: the process is ending our way now. */
   finished: boolean;
   /** Whether it waited for a disposal the program started. */
@@ -661,6 +667,7 @@ function begin(
     notAwaited: [],
     stacks: new Set(),
     taking: [],
+    own: undefined,
     finished: false,
     waited: false,
   };
@@ -784,8 +791,12 @@ async function run(e: Ending): Promise<void> {
       e.stacks.add(bound.get(stack)!);
       try {
         // Once the signal aborted, each remaining stack rejects at once,
-        // naming its entries as never started.
-        await stack.disposeAsync({ signal: e.controller.signal });
+        // naming its entries as never started. Its disposal is watched
+        // from its first step (see `disposalStarts()`).
+        const at = disposing.length;
+        const disposed = stack.disposeAsync({ signal: e.controller.signal });
+        e.own = disposing[at];
+        await disposed;
       } catch (error) {
         collect(e, error);
       }
@@ -991,6 +1002,19 @@ function runRestSync(e: Ending): void {
   for (const disposal of e.taking.splice(0).reverse()) {
     if (!disposing.includes(disposal) && disposal.failed) {
       addError(e, disposal.error);
+    }
+  }
+  // The disposals the cleanups of the stack this exit cleanup was
+  // disposing started (a stack it uses), innermost first: their rest
+  // comes before that stack's, which is run just below.
+  const own = e.own;
+  if (own !== undefined) {
+    for (;;) {
+      const last = disposing[disposing.length - 1];
+      if (last === undefined || last === own || !disposing.includes(own)) {
+        break;
+      }
+      runDisposalSync(e, last);
     }
   }
   const started: Disposal[] = [];

@@ -638,6 +638,27 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 3);
   });
 
+  for (const bound of [false, true]) {
+    it(
+      `runs the rest of ${
+        bound ? "an older exit-bound" : "a"
+      } stack that a signal's cleanup disposes through another before the other's rest, when an exit cuts it short`,
+      async () => {
+        const o = await scenario(
+          bound ? "inside-signal-exit-bound" : "inside-signal-exit",
+          "SIGTERM",
+        );
+        assert.deepEqual(o.after, [
+          "db: flush started",
+          "db: close",
+          "app: oldest",
+        ]);
+        assert.match(o.stderr, /still running: flush, DeferStack$/m);
+        assert.equal(o.code, 3);
+      },
+    );
+  }
+
   it("names the entries of a stack used by an exit-bound one when a signal's deadline cuts its disposal short", async () => {
     const o = await scenario("plain-inside-deadline", "SIGTERM");
     assert.deepEqual(o.after, ["db: flush started"]);
