@@ -27,7 +27,6 @@ import {
   type DisposeAsyncOptions,
   type Limits,
   limitsOf,
-  UNLIMITED,
   unwindLimited,
 } from "./dispose_limit.ts";
 import {
@@ -956,12 +955,8 @@ class Group implements DeferGroup {
       this.#exit >= 0 && !this.#watched && this.#storage !== null &&
       this.#parent.isPending(this.#top)
     ) {
-      // Watched (see DeferStack's #unwindAsync()): the deadline loop.
-      return unwindLimited(
-        this.#alone(),
-        UNLIMITED,
-        "DeferGroup.disposeAsync()",
-      );
+      // Watched: see DeferStack's #unwindAsync().
+      return this.#alone().unwindAsyncWatched();
     }
     return this.#disposeMembers();
   }

@@ -29,7 +29,6 @@ import {
   type DisposeAsyncOptions,
   type Limits,
   limitsOf,
-  UNLIMITED,
   unwindLimited,
 } from "./dispose_limit.ts";
 import {
@@ -744,11 +743,9 @@ export class DeferStack {
     if (this.#extras !== null || watchedCalls.depth !== 0) {
       this.#detach(storage, true);
       // Watched by the exit machinery, which asks whether an entry's call
-      // has returned (see `Slots.calling()`): the deadline loop, which
-      // tracks it, without a deadline. The plain loop stays free of it.
-      if (storage.watcher !== null) {
-        return unwindLimited(storage, UNLIMITED, "DeferStack.disposeAsync()");
-      }
+      // has returned (see `Slots.calling()`): a loop that tells it. The
+      // plain loop stays free of it.
+      if (storage.watcher !== null) return storage.unwindAsyncWatched();
     }
     return storage.unwindAsync();
   }

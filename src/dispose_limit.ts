@@ -164,9 +164,6 @@ export interface Limits {
 
 const MAX_TIMER = 2 ** 31 - 1;
 
-/** No deadline: {@linkcode unwindLimited} as the plain loop, for the exit machinery. */
-export const UNLIMITED: Limits = { signal: undefined, timeout: Infinity };
-
 /**
  * Validates the options object given to `disposeAsync()` (anything else is
  * ignored there, as by the built-in): a TypeError or RangeError if bad,

@@ -78,4 +78,23 @@ describe("disposeAsync() takes the built-in's awaits", () => {
       );
     });
   }
+  // Watched by the exit machinery, with a loop of its own.
+  for (const [name, setup] of Object.entries(cases)) {
+    it(`for ${name}, on an exit-bound stack`, async () => {
+      assert.deepEqual(
+        await ticks(() => defer({ exit: true }), setup),
+        await ticks(() => new AsyncDisposableStack(), setup),
+      );
+    });
+  }
+  it("for two cleanups, on an exit-bound stack", async () => {
+    const two = (s: AsyncStack, log: string[]): void => {
+      s.defer(() => log.push("cleanup 1"));
+      s.defer(() => log.push("cleanup 2"));
+    };
+    assert.deepEqual(
+      await ticks(() => defer({ exit: true }), two),
+      await ticks(() => new AsyncDisposableStack(), two),
+    );
+  });
 });
