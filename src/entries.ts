@@ -31,11 +31,13 @@ export function useEntry<T>(storage: Slots, value: T, owner: string): T {
     owner,
     "Symbol.asyncDispose",
   );
-  const syncMethod = methodOf(
-    (value as unknown as Record<symbol, unknown>)[Symbol.dispose],
-    owner,
-    "Symbol.dispose",
-  );
+  const syncMethod = asyncMethod === undefined
+    ? methodOf(
+      (value as unknown as Record<symbol, unknown>)[Symbol.dispose],
+      owner,
+      "Symbol.dispose",
+    )
+    : fallbackOf(value as object);
   if (asyncMethod === undefined && syncMethod === undefined) {
     throw new TypeError(
       `${owner}.use(): the value has neither a Symbol.dispose nor a Symbol.asyncDispose method`,
@@ -142,6 +144,23 @@ export function notCallable(
 }
 
 /** GetMethod on a value read: `undefined` if missing, a TypeError if bad. */
+/**
+ * `Symbol.dispose` of a value that has a callable `Symbol.asyncDispose`,
+ * or `undefined` if it is not callable or its getter throws: the built-in
+ * `AsyncDisposableStack.use` accepts such a value without reading it at
+ * all, and `dispose()` then treats it as async-only (a `TypeError` in the
+ * chain, not a skipped cleanup).
+ */
+function fallbackOf(value: object): Callable | undefined {
+  let method: unknown;
+  try {
+    method = (value as Record<symbol, unknown>)[Symbol.dispose];
+  } catch {
+    return undefined;
+  }
+  return typeof method === "function" ? method as Callable : undefined;
+}
+
 function methodOf(
   method: unknown,
   owner: string,

@@ -491,6 +491,34 @@ describe("disposeAsync()", () => {
     assert.deepEqual(log, ["async"]);
   });
 
+  it("accepts a callable Symbol.asyncDispose beside a Symbol.dispose that is not callable, as the built-in does", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.use({
+      [Symbol.asyncDispose]: async () => {
+        log.push("async");
+      },
+      [Symbol.dispose]: 42,
+    } as unknown as AsyncDisposable);
+    await d.disposeAsync();
+    assert.deepEqual(log, ["async"]);
+  });
+
+  it("accepts a callable Symbol.asyncDispose beside a Symbol.dispose getter that throws", async () => {
+    const log: string[] = [];
+    const d = defer();
+    d.use({
+      [Symbol.asyncDispose]: async () => {
+        log.push("async");
+      },
+      get [Symbol.dispose](): never {
+        throw new Error("use await using");
+      },
+    });
+    await d.disposeAsync();
+    assert.deepEqual(log, ["async"]);
+  });
+
   it("falls back to Symbol.dispose and ignores what it returns", async () => {
     const log: string[] = [];
     const d = defer();

@@ -32,6 +32,25 @@ describe("dispose() with async-only work", () => {
     assert.match(e.message, /disposeAsync\(\)/);
   });
 
+  it("treats a value whose Symbol.dispose getter throws beside a Symbol.asyncDispose as async-only", () => {
+    const log: string[] = [];
+    const d = defer();
+    d.use({
+      [Symbol.asyncDispose]: async () => {
+        log.push("async started");
+      },
+      get [Symbol.dispose](): never {
+        throw new Error("use await using");
+      },
+    });
+    assert.throws(() => d.dispose(), (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      assert.match(e.message, /await using/);
+      return true;
+    });
+    assert.deepEqual(log, ["async started"]);
+  });
+
   it("still starts the async-only disposal and runs every other entry", () => {
     const log: string[] = [];
     const d = defer();
