@@ -26,7 +26,13 @@ import {
   setTimer,
   SIGNALS,
 } from "./exit_runtime.ts";
-import { notAwaited, type Slots, Took, type Watcher } from "./slots.ts";
+import {
+  notAwaited,
+  type Slots,
+  Took,
+  watchedCalls,
+  type Watcher,
+} from "./slots.ts";
 import { describe } from "./describe.ts";
 import { runningAtExit, stopGroup, type Stopped } from "./defer_group.ts";
 import { suppress } from "./suppressed_error.ts";
@@ -467,11 +473,16 @@ export function groupDisposalStarts(
  * its place, so that an exit runs the entries it has not started, before
  * the rest of the disposal that called it, and names the one it awaited.
  */
-export function nestedDisposalStarts(storage: Slots, async: boolean): void {
+export function nestedDisposalStarts(
+  storage: Slots,
+  async: boolean,
+): boolean {
   const outer = disposing[disposing.length - 1];
-  if (installed === null || outer === undefined) return;
+  if (installed === null || outer === undefined) return false;
   watchDisposal(storage, outer.sequence, async);
+  return true;
 }
+watchedCalls.watch = nestedDisposalStarts;
 
 function watchDisposal(
   storage: Slots,
