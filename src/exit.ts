@@ -1113,6 +1113,9 @@ function finish(e: Ending): void {
   ending = null;
   queue = null;
   const adapter = e.adapter;
+  // What the cleanups and the report printed must reach its reader before
+  // the process ends: Node may still be writing it (see `afterOutput()`).
+  const then = (end: () => void): void => adapter.afterOutput(end);
   const signal = e.cutBy ?? e.signal ?? e.lateSignal;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";
@@ -1120,11 +1123,12 @@ function finish(e: Ending): void {
     // A signal during a crash's cleanup ends the process as that signal
     // would; the crash is still reported.
     if (crashed) adapter.reportCrash(e.cause as CrashKind, e.crash);
-    if (current.exitCode !== undefined) adapter.exit(current.exitCode);
+    const code = current.exitCode;
+    if (code !== undefined) then(() => adapter.exit(code));
     // Always re-raised, our listener gone: a listener that ends the
     // process only when it is the last one (signal-exit) must see it.
     // An application listener sees the signal a second time.
-    else adapter.raise(signal);
+    else then(() => adapter.raise(signal));
     return;
   }
   if (crashed) {
@@ -1143,7 +1147,7 @@ function finish(e: Ending): void {
   }
   // The natural end: a status someone already set is kept.
   if (e.cut !== null || e.errors.length > 0) raiseStatus(adapter, 1);
-  if (e.cut !== null) adapter.exit(adapter.exitCode() ?? 1);
+  if (e.cut !== null) then(() => adapter.exit(adapter.exitCode() ?? 1));
 }
 
 // ---------------------------------------------------------------------------

@@ -77,6 +77,14 @@ export interface ProcessAdapter {
    */
   raise(signal: string): void;
   exit(code: number): void;
+  /**
+   * Calls `then` once what was written to stdout and stderr has left the
+   * process (at most {@linkcode FLUSH_LIMIT} ms later): Node writes to a
+   * pipe that is full, or to a socket, asynchronously, and what the
+   * cleanups and the report printed would be lost if the process ended
+   * now. Elsewhere at once.
+   */
+  afterOutput(then: () => void): void;
   /** Sets the status the process will end with when its event loop is dry. */
   setExitCode(code: number): void;
   /** The status set so far (`process.exitCode`, `Deno.exitCode`). */
@@ -128,7 +136,15 @@ interface DenoLike {
   unrefTimer(id: number): void;
 }
 
+interface WritableLike {
+  writableLength?: number;
+  destroyed?: boolean;
+  write(chunk: string, done: () => void): unknown;
+}
+
 interface NodeProcessLike {
+  stdout?: WritableLike;
+  stderr?: WritableLike;
   pid: number;
   platform: string;
   version?: string;
@@ -355,6 +371,9 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         global.removeEventListener("unload", onUnload);
       };
     },
+    afterOutput(then) {
+      then(); // Deno writes stdout and stderr synchronously
+    },
     raise(signal) {
       if (!windows) {
         try {
@@ -526,6 +545,44 @@ function int32(code: number): number {
 /** Stands for a crash value that throws when shown (a revoked proxy). */
 const UNREADABLE = "(a thrown value that cannot be shown)";
 
+/** The longest the end of the process waits for its output to leave. */
+export const FLUSH_LIMIT = 2_000;
+
+/**
+ * Calls `then` once every write queued on `streams` so far is done, or
+ * after {@linkcode FLUSH_LIMIT} ms (a reader that never reads must not
+ * keep the process alive), at once if none is queued.
+ */
+function afterFlush(
+  streams: readonly (WritableLike | undefined)[],
+  then: () => void,
+): void {
+  const queued = streams.filter((s): s is WritableLike =>
+    s !== undefined && typeof s.writableLength === "number" &&
+    s.writableLength > 0 && s.destroyed !== true
+  );
+  if (queued.length === 0) return then();
+  let left = queued.length;
+  let called = false;
+  const done = (): void => {
+    if (called) return;
+    called = true;
+    clearTimer(timer);
+    then();
+  };
+  const timer = setTimer(done, FLUSH_LIMIT);
+  for (const stream of queued) {
+    try {
+      // Called once the writes before it are done (or failed).
+      stream.write("", () => {
+        if (--left === 0) done();
+      });
+    } catch {
+      done();
+    }
+  }
+}
+
 function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
   const windows = proc.platform === "win32";
   const reportCrash = (kind: CrashKind, error: unknown): void => {
@@ -605,6 +662,9 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
         proc.off("exit", onExit);
       };
     },
+    afterOutput(then) {
+      afterFlush([proc.stdout, proc.stderr], then);
+    },
     raise(signal) {
       if (!windows) {
         try {
@@ -628,7 +688,7 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     rethrow(kind, error) {
       reportCrash(kind, error);
-      proc.exit(1);
+      afterFlush([proc.stdout, proc.stderr], () => proc.exit(1));
     },
     reportCrash,
     workerThread() {

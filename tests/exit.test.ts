@@ -41,6 +41,8 @@ interface Child {
   waitFor(line: string): Promise<void>;
   /** Sends `signal` and starts the clock for `ms`. */
   kill(signal: NodeJS.Signals): void;
+  /** Stops reading the child's output for `ms`: its pipes fill up. */
+  holdOutput(ms: number): void;
   done: Promise<Outcome>;
 }
 
@@ -101,6 +103,14 @@ ${stdout}${stderr}`),
       // process.kill rather than child.kill: Deno's child.kill() sends a
       // signal only once per child, and reports it as the child's end.
       process.kill(child.pid as number, signal);
+    },
+    holdOutput(ms) {
+      child.stdout.pause();
+      child.stderr.pause();
+      setTimeout(() => {
+        child.stdout.resume();
+        child.stderr.resume();
+      }, ms);
     },
     done,
   };
@@ -658,6 +668,18 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       },
     );
   }
+
+  it("lets what the cleanups and the report printed reach a reader that is behind before the signal ends the process", async () => {
+    const child = run(fixture, ["signal-output"]);
+    await child.waitFor("ready");
+    child.holdOutput(500);
+    child.kill("SIGTERM");
+    const o = await child.done;
+    assert.equal(o.after.length, 2001);
+    assert.equal(o.after.at(-1), "last line");
+    assert.deepEqual(reportLines(o.stderr), ["Error: cleanup failed"]);
+    assert.equal(o.signal, "SIGTERM");
+  });
 
   it("names the entries of a stack used by an exit-bound one when a signal's deadline cuts its disposal short", async () => {
     const o = await scenario("plain-inside-deadline", "SIGTERM");
