@@ -402,6 +402,10 @@ class Disposal implements Watcher {
    * an exit made again by one of the entries run for it goes on from here.
    */
   stopped: Stopped | null | undefined = undefined;
+  /** Its loop ended, or an exit took it over: out of `disposing`. */
+  gone = false;
+  /** Its place in the order disposals began (see `serials`). */
+  serial = ++serials;
 
   constructor(storage: Slots) {
     this.storage = storage;
@@ -419,8 +423,16 @@ class Disposal implements Watcher {
   }
 }
 
-/** Disposals under way (see `Disposal`), in the order they began. */
+/**
+ * Disposals under way (see `Disposal`), in the order they began. One that
+ * ends stays until it is the last one, marked `gone` (taking it out at
+ * once cost quadratic time when thousands ended in the order they began);
+ * `live` counts the others, and the last one is never gone.
+ */
 const disposing: Disposal[] = [];
+let live = 0;
+/** Disposals made so far: see `Disposal.serial`. */
+let serials = 0;
 
 /**
  * `stack`'s own disposal of `storage` begins: it leaves the open stacks,
@@ -494,22 +506,32 @@ function watchDisposal(
   disposal.async = async;
   storage.watcher = disposal;
   disposing.push(disposal);
+  live++;
   return disposal;
 }
 
 /** Takes `disposal` out of `disposing`; false if it was not there. */
 function forget(disposal: Disposal): boolean {
-  const i = disposing.lastIndexOf(disposal);
-  if (i < 0) return false;
-  if (i === disposing.length - 1) disposing.pop();
-  else disposing.splice(i, 1);
+  if (disposal.gone) return false;
+  disposal.gone = true;
+  live--;
+  while (disposing.length > 0 && disposing[disposing.length - 1].gone) {
+    disposing.pop();
+  }
+  // Kept compact: at most half of it gone, past a few.
+  const gone = disposing.length - live;
+  if (gone > 16 && gone * 2 > disposing.length) {
+    let n = 0;
+    for (const d of disposing) if (!d.gone) disposing[n++] = d;
+    disposing.length = n;
+  }
   return true;
 }
 
 function disposalEnds(disposal: Disposal): void {
   if (!forget(disposal)) return;
   if (disposal.wake !== null) disposal.wake();
-  if (bound.size === 0 && disposing.length === 0 && ending === null) {
+  if (bound.size === 0 && live === 0 && ending === null) {
     uninstall();
   }
 }
@@ -520,7 +542,9 @@ function disposalEnds(disposal: Disposal): void {
  * see {@linkcode nestedDisposalStarts}).
  */
 function disposalsNewestFirst(): Disposal[] {
-  return disposing.slice().reverse().sort((a, b) => b.sequence - a.sequence);
+  return disposing.filter((d) => !d.gone).reverse().sort((a, b) =>
+    b.sequence - a.sequence
+  );
 }
 
 /** `from.move()` returned `to`: it takes `from`'s place in the order. */
@@ -686,7 +710,9 @@ function begin(
   // wait for, whichever disposal ends first (a program's may end on its
   // own while the exit waits for a newer one).
   for (const n of bound.values()) e.stacks.add(n);
-  for (const d of disposing) e.stacks.add(Math.floor(d.sequence));
+  for (const d of disposing) {
+    if (!d.gone) e.stacks.add(Math.floor(d.sequence));
+  }
   ending = e;
   return e;
 }
@@ -725,7 +751,7 @@ function naturalEnd(): boolean {
     }
     return true;
   }
-  if (bound.size === 0 && disposing.length === 0) return false;
+  if (bound.size === 0 && live === 0) return false;
   run(begin("natural", null, undefined));
   return true;
 }
@@ -757,7 +783,7 @@ function crash(
   }
   // The application's own listener owns the crash: it decides whether
   // the process lives on, as it would without us.
-  if (handledByApp || (bound.size === 0 && disposing.length === 0)) {
+  if (handledByApp || (bound.size === 0 && live === 0)) {
     return false;
   }
   run(begin(kind, null, error));
@@ -804,9 +830,9 @@ async function run(e: Ending): Promise<void> {
         // Once the signal aborted, each remaining stack rejects at once,
         // naming its entries as never started. Its disposal is watched
         // from its first step (see `disposalStarts()`).
-        const at = disposing.length;
+        const before = serials;
         const disposed = stack.disposeAsync({ signal: e.controller.signal });
-        e.own = disposing[at];
+        e.own = disposing.find((d) => d.serial === before + 1 && !d.gone);
         await disposed;
       } catch (error) {
         collect(e, error);
@@ -842,7 +868,7 @@ async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
       signal.removeEventListener("abort", wake);
       disposal.wake = null;
     }
-    if (!disposing.includes(disposal)) {
+    if (disposal.gone) {
       if (disposal.failed && !disposal.reported) addError(e, disposal.error);
       return;
     }
@@ -1011,7 +1037,7 @@ function runRestSync(e: Ending): void {
   // disposals they ran failed with is reported here if they ended.
   finishDrains();
   for (const disposal of e.taking.splice(0).reverse()) {
-    if (!disposing.includes(disposal) && disposal.failed) {
+    if (disposal.gone && disposal.failed) {
       addError(e, disposal.error);
     }
   }
@@ -1022,7 +1048,7 @@ function runRestSync(e: Ending): void {
   if (own !== undefined) {
     for (;;) {
       const last = disposing[disposing.length - 1];
-      if (last === undefined || last === own || !disposing.includes(own)) {
+      if (last === undefined || last === own || own.gone) {
         break;
       }
       runDisposalSync(e, last);
@@ -1035,7 +1061,7 @@ function runRestSync(e: Ending): void {
     group: Stopped | null,
   ): void => {
     e.running.push(...running);
-    const disposal = disposing.find((d) => d.storage === storage);
+    const disposal = disposing.find((d) => !d.gone && d.storage === storage);
     if (disposal === undefined) return;
     disposal.stopped = group;
     e.taking.push(disposal);
@@ -1053,7 +1079,7 @@ function runRestSync(e: Ending): void {
   // every stack not reached, newest first; a disposal one of their
   // cleanups starts (`g.disposeAsync()`) is run too, before the next.
   for (;;) {
-    while (disposing.length > 0) {
+    while (live > 0) {
       runDisposalSync(e, disposing[disposing.length - 1]);
     }
     const stack = takeNewest();

@@ -669,6 +669,17 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   }
 
+  it("waits on a signal for every one of a hundred disposals under way, some of them ended", async () => {
+    const o = await scenario("many-disposals", "SIGTERM");
+    const done = o.lines.filter((l) => l !== "ready");
+    assert.deepEqual(done, [
+      ...Array.from({ length: 100 }, (_, i) => `done ${i}`),
+      "app",
+    ]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   it("lets what the cleanups and the report printed reach a reader that is behind before the signal ends the process", async () => {
     const child = run(fixture, ["signal-output"]);
     await child.waitFor("ready");
