@@ -713,8 +713,47 @@ function begin(
   for (const d of disposing) {
     if (!d.gone) e.stacks.add(Math.floor(d.sequence));
   }
+  // An explicit exit ends the process when its listeners return, whoever
+  // else is ending it: only the others are counted.
+  if (cause !== "exit") copies().ending++;
   ending = e;
   return e;
+}
+
+/**
+ * What every copy of this package loaded in the process shares (two
+ * versions installed side by side each have their own stacks and
+ * listeners): how many of them are ending the process now. Only the last
+ * to finish its cleanup ends it: one ending it sooner would cut the
+ * others' short (to them, its re-raised signal is a second one). Found
+ * under a registered symbol; its shape must stay the same in every
+ * version.
+ */
+interface Copies {
+  ending: number;
+}
+
+let shared: Copies | null = null;
+
+function copies(): Copies {
+  if (shared !== null) return shared;
+  const key = Symbol.for("@cleanup/defer/exit");
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  const found = g[key] as Copies | undefined;
+  if (
+    typeof found === "object" && found !== null &&
+    typeof found.ending === "number"
+  ) {
+    return shared = found;
+  }
+  shared = { ending: 0 };
+  Object.defineProperty(globalThis, key, {
+    value: shared,
+    writable: false,
+    enumerable: false,
+    configurable: true,
+  });
+  return shared;
 }
 
 function onSignal(signal: ExitSignal): void {
@@ -1145,6 +1184,17 @@ function finish(e: Ending): void {
   const signal = e.cutBy ?? e.signal ?? e.lateSignal;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";
+  const others = copies();
+  others.ending--;
+  if (others.ending > 0) {
+    // Another copy of this package is still ending the process (it saw
+    // the same signal, crash or natural end): it ends it once done, and
+    // reports the crash. The status says if this cleanup failed.
+    if (crashed || e.cut !== null || e.errors.length > 0) {
+      raiseStatus(adapter, 1);
+    }
+    return;
+  }
   if (signal !== null) {
     // A signal during a crash's cleanup ends the process as that signal
     // would; the crash is still reported.

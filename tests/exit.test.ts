@@ -669,6 +669,17 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   }
 
+  it("lets two copies of the package both finish their cleanup on a signal, the last one ending the process", async () => {
+    // The fixture copies the package to a temporary directory.
+    const flags = isDeno
+      ? ["--allow-read", "--allow-write", "--allow-env"]
+      : [];
+    const o = await scenario("two-copies", "SIGTERM", flags);
+    assert.deepEqual(o.after, ["first copy: done", "second copy: done"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   it("waits on a signal for every one of a hundred disposals under way, some of them ended", async () => {
     const o = await scenario("many-disposals", "SIGTERM");
     const done = o.lines.filter((l) => l !== "ready");
