@@ -339,6 +339,7 @@ function drainLoop(
       // by an entry goes on from inside its call). Passed on, the error
       // ends that entry's call, and a drain further up goes on.
       if (slots.position() === at) throw e;
+      slots.nameFailure(e, slots.took);
       fail(e);
     }
   }
@@ -574,6 +575,7 @@ export async function unwindLimited(
       try {
         result = storage.next(true);
       } catch (e) {
+        if (storage.watcher !== null) storage.nameFailure(e, storage.took);
         fail(e);
         threw = true;
       }
@@ -617,6 +619,9 @@ export async function unwindLimited(
       const outcome = await Promise.race([awaited, stopped]);
       running = false;
       if (outcome !== undefined && outcome !== STOP) {
+        if (storage.watcher !== null) {
+          storage.nameFailure(outcome.error, storage.took);
+        }
         fail(outcome.error);
         // A group that ended before the stop rejected with what the stop
         // took from it: its failures are in the chain once.

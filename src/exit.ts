@@ -27,6 +27,7 @@ import {
   SIGNALS,
 } from "./exit_runtime.ts";
 import {
+  failedIn,
   notAwaited,
   type Slots,
   Took,
@@ -1249,7 +1250,9 @@ function deliver(e: Ending): void {
       handler(report);
     } catch (error) {
       e.adapter.writeError(
-        `@cleanup/defer: the exit report handler threw: ${errorLine(error)}`,
+        `@cleanup/defer: the exit report handler threw: ${
+          errorLine(error, "")
+        }`,
       );
     }
   } else if (handler) {
@@ -1259,7 +1262,7 @@ function deliver(e: Ending): void {
       text = format(report, e.adapter.kind);
     } catch (error) {
       text = `@cleanup/defer: the exit report could not be made: ${
-        errorLine(error)
+        errorLine(error, "")
       }`;
     }
     if (text !== "") e.adapter.writeError(text);
@@ -1338,7 +1341,7 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
     lines.push(
       `@cleanup/defer: ${failures.length} cleanup error(s) ${at}, first to run first:`,
     );
-    for (const failure of failures) lines.push(`  ${errorLine(failure)}`);
+    for (const failure of failures) lines.push(...errorLines(failure));
   }
   // Also when nothing of it could be listed: a chain that never ends.
   if (cut) {
@@ -1384,15 +1387,50 @@ function leaves(error: unknown): { list: unknown[]; cut: boolean } {
   return { list, cut: false };
 }
 
+/**
+ * The lines for a thrown value: the error, the cleanup it came from if
+ * known (an arrow function's name says nothing), its first frame, then
+ * the errors it was caused by. Never throws, whatever was thrown.
+ */
+function errorLines(error: unknown): string[] {
+  let name: string | undefined;
+  if (
+    (typeof error === "object" && error !== null) || typeof error === "function"
+  ) {
+    name = failedIn.get(error);
+  }
+  const where = name !== undefined && name !== "anonymous" ? `in ${name}` : "";
+  const lines = [`  ${errorLine(error, where)}`];
+  // The causes, as far as they go (a network error's real reason is
+  // often there: `fetch failed`, caused by `ECONNREFUSED`).
+  let cause = error;
+  for (let depth = 0; depth < MAX_CAUSES; depth++) {
+    try {
+      if (!(cause instanceof Error) || !("cause" in cause)) break;
+      cause = cause.cause;
+    } catch {
+      break;
+    }
+    lines.push(`    caused by: ${errorLine(cause, "")}`);
+  }
+  return lines;
+}
+
+/** How many causes of one error the report follows. */
+const MAX_CAUSES = 5;
+
 /** One line for a thrown value: never throws, whatever was thrown. */
-function errorLine(error: unknown): string {
+function errorLine(error: unknown, where: string): string {
   try {
     if (error instanceof Error) {
       const frame = String(error.stack ?? "").split("\n").map((l) => l.trim())
         .find((l) => l.startsWith("at "));
-      return `${error.name}: ${error.message}${frame ? ` (${frame})` : ""}`;
+      const about = [where, frame].filter((s) => s !== "" && s !== undefined);
+      return `${error.name}: ${error.message}${
+        about.length > 0 ? ` (${about.join(", ")})` : ""
+      }`;
     }
-    return `thrown: ${String(error)}`;
+    return `thrown: ${String(error)}${where !== "" ? ` (${where})` : ""}`;
   } catch {
     return `thrown: ${
       typeof error === "function" ? "a function" : "an object"

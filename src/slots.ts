@@ -187,6 +187,13 @@ export class SeparateTally implements Tally {
 export const notAwaited: WeakMap<object, string> = new WeakMap();
 
 /**
+ * The name of the entry each error object came from (thrown or rejected
+ * with), for the exit report: recorded by watched loops only, on the
+ * failure path, the innermost stack's name first.
+ */
+export const failedIn: WeakMap<object, string> = new WeakMap();
+
+/**
  * `depth`: how many calls of entries made by watched loops (an exit-bound
  * stack's disposal, the exit's own runs) are under way on the call stack.
  * A stack disposed from inside one (`app.use(db)`: `db` is disposed by
@@ -668,7 +675,10 @@ export class Slots implements Tally {
             error = e;
             hasError = true;
           }
-          if (this.watcher !== null) this.watch(error);
+          if (this.watcher !== null) {
+            this.nameFailure(e, took);
+            this.watch(error);
+          }
         }
       }
       // This chunk done: the one below, if any.
@@ -776,7 +786,10 @@ export class Slots implements Tally {
             error = failure;
             hasError = true;
           }
-          if (this.watcher !== null) this.watch(error);
+          if (this.watcher !== null) {
+            this.nameFailure(failure, this.took);
+            this.watch(error);
+          }
         }
       }
       // This chunk done: the one below, if any.
@@ -839,13 +852,34 @@ export class Slots implements Tally {
           error = failure;
           hasError = true;
         }
-        if (this.watcher !== null) this.watch(error);
+        if (this.watcher !== null) {
+          this.nameFailure(failure, this.took);
+          this.watch(error);
+        }
       }
     }
     if (this.sawNull && !hasAwaited) await undefined;
     this.retire();
     if (this.watcher !== null) this.watcher.done(this);
     if (hasError) throw error;
+  }
+
+  /**
+   * Records that `failure` came from the entry taken last, taken as
+   * `took` says (see {@linkcode failedIn}); never throws.
+   */
+  nameFailure(failure: unknown, took: number): void {
+    if (
+      (typeof failure !== "object" || failure === null) &&
+      typeof failure !== "function"
+    ) return;
+    try {
+      if (!failedIn.has(failure)) {
+        failedIn.set(failure, this.nameAt(this.position(), took));
+      }
+    } catch {
+      // A name that cannot be read: the report goes without it.
+    }
   }
 
   /** Tells the watcher the error chain so far (see `watcher`). */

@@ -135,8 +135,9 @@ function reportLines(stderr: string): string[] {
   assert.notEqual(at, -1, `no cleanup errors reported:\n${stderr}`);
   const out: string[] = [];
   for (const line of lines.slice(at + 1)) {
+    if (line.startsWith("    caused by: ")) continue;
     if (!line.startsWith("  ") || line.startsWith("    ")) break;
-    out.push(line.trim().replace(/ \(at .*\)$/, ""));
+    out.push(line.trim().replace(/ \((in [^,)]*(, )?)?(at .*)?\)$/, ""));
   }
   return out;
 }
@@ -668,6 +669,31 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       },
     );
   }
+
+  it("names in the report the cleanup each error came from, and the errors it was caused by", async () => {
+    const o = await scenario("named-errors", "SIGTERM");
+    assert.deepEqual(reportLines(o.stderr), [
+      "Error: flush failed",
+      "Error: anonymous failed",
+      "TypeError: fetch failed",
+      "Error: pool close failed",
+    ]);
+    assert.match(o.stderr, /^ {2}Error: flush failed \(in flushDb, at /m);
+    assert.match(o.stderr, /^ {2}Error: anonymous failed \(at /m);
+    assert.match(
+      o.stderr,
+      /^ {2}TypeError: fetch failed \(in notifyPeers, at /m,
+    );
+    assert.match(
+      o.stderr,
+      /fetch failed.*\n {4}caused by: Error: connect ECONNREFUSED 127\.0\.0\.1:1 \(at /,
+    );
+    assert.match(
+      o.stderr,
+      /pool close failed.*\n {4}caused by: Error: socket hang up \(at .*\n {4}caused by: thrown: ECONNRESET$/m,
+    );
+    assert.equal(o.signal, "SIGTERM");
+  });
 
   it("lets two copies of the package both finish their cleanup on a signal, the last one ending the process", async () => {
     // The fixture copies the package to a temporary directory.
