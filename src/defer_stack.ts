@@ -35,6 +35,7 @@ import {
   bindExit,
   disposalStarts,
   exitSequence,
+  exitStorageChanged,
   moveExit,
   nestedDisposalStarts,
 } from "./exit.ts";
@@ -184,7 +185,8 @@ export class DeferStack {
       exit = options.exit;
     }
     if (handler !== null || exit) {
-      if (exit) bindExit(this); // throws where there is no process
+      // Throws where there is no process.
+      if (exit) bindExit(this, this.#storage as Slots);
       this.#extras = {
         watch: handler === null ? null : watch(
           this,
@@ -471,6 +473,7 @@ export class DeferStack {
     if (extras !== null && extras.watch !== null) {
       extras.watch.tally = fresh.separateTally();
     }
+    if (extras !== null && extras.exit) exitStorageChanged(this, fresh);
     return dropped;
   }
 

@@ -29,7 +29,7 @@ import {
 import {
   failedIn,
   notAwaited,
-  type Slots,
+  Slots,
   Took,
   watchedCalls,
   type Watcher,
@@ -359,7 +359,7 @@ interface Installed {
 let installed: Installed | null = null;
 
 /** Binds `stack` to the process; called by the `DeferStack` constructor. */
-export function bindExit(stack: DeferStack): void {
+export function bindExit(stack: DeferStack, storage: Slots): void {
   const adapter = processAdapter();
   if (adapter === null) {
     throw new TypeError(
@@ -371,9 +371,50 @@ export function bindExit(stack: DeferStack): void {
       "defer({ exit: true }): this is a worker thread, whose exit is not the process's and which does not own the process's signals (Node and Bun give it none; Deno gives them to the main thread too); bind the stack in the main thread, or dispose it from the worker's own shutdown code",
     );
   }
+  places.set(storage, sequence);
   bound.set(stack, sequence++);
   if (installed === null) install(adapter);
   else if (installed.yielded) addSignals(installed);
+}
+
+/**
+ * The place in the exit order of every exit-bound stack's storage: what
+ * an entry run early through its handle is found by. A stack's storage
+ * goes with it when it is moved, so the place does too; `release()`
+ * gives the stack a new one (see {@linkcode exitStorageChanged}).
+ */
+const places = new WeakMap<Slots, number>();
+
+/** `stack` has a new storage (`release()`): it keeps its place. */
+export function exitStorageChanged(stack: DeferStack, storage: Slots): void {
+  const n = bound.get(stack);
+  if (n !== undefined) places.set(storage, n);
+}
+
+/**
+ * A handle's entry run early with `await using h` or
+ * `h[Symbol.asyncDispose]()` on an exit-bound stack: run as the one entry
+ * of a watched storage, just before its stack in the exit order, so that
+ * a signal's cleanup waits for it before running the stack's older
+ * entries, and an exit or a deadline names it. Settles as the plain run
+ * does: with what the cleanup rejected with, or threw.
+ */
+function runEarlyAsync(slots: Slots, top: number): Promise<void> {
+  const place = places.get(slots);
+  if (place === undefined || installed === null) {
+    return runEarlyPlain(slots, top);
+  }
+  const run = (): unknown => slots.runEarly(top);
+  // Named as the entry is, in the report.
+  Object.defineProperty(run, "name", { value: slots.entryName(top) });
+  const one = new Slots();
+  one.addDefer(run);
+  watchDisposal(one, place + 0.25, true);
+  return one.unwindAsyncWatched();
+}
+
+async function runEarlyPlain(slots: Slots, top: number): Promise<void> {
+  await slots.runEarly(top);
 }
 
 /**
@@ -591,6 +632,7 @@ function install(adapter: ProcessAdapter): void {
   };
   addSignals(inst);
   installed = inst;
+  watchedCalls.runEarlyAsync = runEarlyAsync;
 }
 
 function addSignals(inst: Installed): void {
@@ -628,6 +670,7 @@ function uninstall(): void {
   const inst = installed;
   if (inst === null) return;
   installed = null;
+  watchedCalls.runEarlyAsync = null;
   removeSignals(inst);
   inst.unlisten();
 }

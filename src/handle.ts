@@ -6,7 +6,7 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import type { Slots } from "./slots.ts";
+import { type Slots, watchedCalls } from "./slots.ts";
 import { observe, thenOf } from "./thenable.ts";
 
 /**
@@ -55,7 +55,20 @@ export class Handle<R = unknown> implements DeferHandle<R> {
     }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  [Symbol.asyncDispose](): Promise<void> {
+    // On an exit-bound stack the exit waits for it, or names it, as for
+    // an entry its stack's own disposal runs (see `runEarlyAsync()` in
+    // exit.ts); a promise `dispose()` returned is the caller's.
+    const runEarlyAsync = watchedCalls.runEarlyAsync;
+    if (runEarlyAsync !== null && this.pending) {
+      const top = this.#top;
+      this.#top = -1;
+      return runEarlyAsync(this.#slots, top);
+    }
+    return this.#disposeAsync();
+  }
+
+  async #disposeAsync(): Promise<void> {
     await this.dispose();
   }
 }

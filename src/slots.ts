@@ -205,7 +205,8 @@ export const failedIn: WeakMap<object, string> = new WeakMap();
 export const watchedCalls: {
   depth: number;
   watch: (slots: Slots, async: boolean) => boolean;
-} = { depth: 0, watch: () => false };
+  runEarlyAsync: ((slots: Slots, top: number) => Promise<void>) | null;
+} = { depth: 0, watch: () => false, runEarlyAsync: null };
 
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots implements Tally {
@@ -541,6 +542,18 @@ export class Slots implements Tally {
     const arg = items[at - 1];
     this.remove(top);
     return invoke(fn, arg, marker);
+  }
+
+  /**
+   * The name of the pending cleanup function whose record has top slot
+   * `top` (a handle's: see {@linkcode Slots.runEarly}). For reports only.
+   */
+  entryName(top: number): string {
+    const k = this.chunkOf(top);
+    const items = this.chunk(k);
+    const at = top - this.baseOf(k);
+    const marker = items[at];
+    return functionName(typeof marker === "function" ? marker : items[at - 2]);
   }
 
   /**

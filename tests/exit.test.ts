@@ -670,6 +670,20 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   }
 
+  it("waits on a signal for an entry run early through its handle before running the older entries", async () => {
+    const o = await scenario("early-run-signal", "SIGTERM");
+    assert.deepEqual(o.after, ["rolled back", "early run done", "pool closed"]);
+    assert.equal(o.stderr, "");
+    assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("names an entry run early through its handle as not awaited at an exit", async () => {
+    const o = await scenario("early-run-exit");
+    assert.deepEqual(o.after, ["pool closed"]);
+    assert.match(o.stderr, /started, not awaited \(1\): rollbackTx$/m);
+    assert.equal(o.code, 3);
+  });
+
   it("names in the report the cleanup each error came from, and the errors it was caused by", async () => {
     const o = await scenario("named-errors", "SIGTERM");
     assert.deepEqual(reportLines(o.stderr), [
