@@ -35,9 +35,9 @@ import {
   bindExit,
   disposalStarts,
   exitSequence,
-  exitStorageChanged,
   moveExit,
   nestedDisposalStarts,
+  readStorageWith,
 } from "./exit.ts";
 import { rejected, resolved } from "./thenable.ts";
 import {
@@ -139,6 +139,11 @@ export class DeferStack {
    */
   #extras: Extras | null = null;
 
+  static {
+    // The exit machinery finds the stack an entry run early belongs to.
+    readStorageWith((stack) => stack.#storage);
+  }
+
   /**
    * Creates an empty stack; the same as {@linkcode defer}.
    *
@@ -185,8 +190,7 @@ export class DeferStack {
       exit = options.exit;
     }
     if (handler !== null || exit) {
-      // Throws where there is no process.
-      if (exit) bindExit(this, this.#storage as Slots);
+      if (exit) bindExit(this); // throws where there is no process
       this.#extras = {
         watch: handler === null ? null : watch(
           this,
@@ -473,7 +477,6 @@ export class DeferStack {
     if (extras !== null && extras.watch !== null) {
       extras.watch.tally = fresh.separateTally();
     }
-    if (extras !== null && extras.exit) exitStorageChanged(this, fresh);
     return dropped;
   }
 

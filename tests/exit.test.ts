@@ -670,12 +670,26 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   }
 
-  it("waits on a signal for an entry run early through its handle before running the older entries", async () => {
-    const o = await scenario("early-run-signal", "SIGTERM");
-    assert.deepEqual(o.after, ["rolled back", "early run done", "pool closed"]);
-    assert.equal(o.stderr, "");
-    assert.equal(o.signal, "SIGTERM");
-  });
+  for (const moved of [false, true]) {
+    it(
+      `waits on a signal for an entry run early through its handle before running the older entries${
+        moved ? ", on a stack released and moved" : ""
+      }`,
+      async () => {
+        const o = await scenario(
+          moved ? "early-run-moved" : "early-run-signal",
+          "SIGTERM",
+        );
+        assert.deepEqual(o.after, [
+          "rolled back",
+          "early run done",
+          "pool closed",
+        ]);
+        assert.equal(o.stderr, "");
+        assert.equal(o.signal, "SIGTERM");
+      },
+    );
+  }
 
   it("names an entry run early through its handle as not awaited at an exit", async () => {
     const o = await scenario("early-run-exit");
