@@ -790,6 +790,17 @@ function begin(
  */
 interface Copies {
   ending: number;
+  /**
+   * How each copy that finished would end the process. The last one ends
+   * it the strongest way: a status the policy sets, then the signal, the
+   * crash, a natural end cut short; the first of equals.
+   */
+  ends: End[];
+}
+
+interface End {
+  rank: number;
+  end: () => void;
 }
 
 let shared: Copies | null = null;
@@ -801,11 +812,11 @@ function copies(): Copies {
   const found = g[key] as Copies | undefined;
   if (
     typeof found === "object" && found !== null &&
-    typeof found.ending === "number"
+    typeof found.ending === "number" && Array.isArray(found.ends)
   ) {
     return shared = found;
   }
-  shared = { ending: 0 };
+  shared = { ending: 0, ends: [] };
   Object.defineProperty(globalThis, key, {
     value: shared,
     writable: false,
@@ -1239,34 +1250,25 @@ function finish(e: Ending): void {
   const adapter = e.adapter;
   // What the cleanups and the report printed must reach its reader before
   // the process ends: Node may still be writing it (see `afterOutput()`).
-  const then = (end: () => void): void => adapter.afterOutput(end);
+  const then = (end: () => void): () => void => () => adapter.afterOutput(end);
   const signal = e.cutBy ?? e.signal ?? e.lateSignal;
   const crashed = e.cause === "uncaughtException" ||
     e.cause === "unhandledRejection";
-  const others = copies();
-  others.ending--;
-  if (others.ending > 0) {
-    // Another copy of this package is still ending the process (it saw
-    // the same signal, crash or natural end): it ends it once done, and
-    // reports the crash. The status says if this cleanup failed.
-    if (crashed || e.cut !== null || e.errors.length > 0) {
-      raiseStatus(adapter, 1);
-    }
-    return;
-  }
+  // How this cleanup ends the process, if it does, and how strongly (see
+  // `copies()`: another copy of this package may be ending it too).
+  let end: End | null = null;
   if (signal !== null) {
     // A signal during a crash's cleanup ends the process as that signal
     // would; the crash is still reported.
     if (crashed) adapter.reportCrash(e.cause as CrashKind, e.crash);
     const code = current.exitCode;
-    if (code !== undefined) then(() => adapter.exit(code));
     // Always re-raised, our listener gone: a listener that ends the
     // process only when it is the last one (signal-exit) must see it.
     // An application listener sees the signal a second time.
-    else then(() => adapter.raise(signal));
-    return;
-  }
-  if (crashed) {
+    end = code !== undefined
+      ? { rank: 4, end: then(() => adapter.exit(code)) }
+      : { rank: 3, end: then(() => adapter.raise(signal)) };
+  } else if (crashed) {
     if (e.waited && adapter.kind === "deno") {
       // The program's own await of a disposal we waited for goes on now,
       // before Deno's rethrow from a timer; should that await reject
@@ -1274,15 +1276,28 @@ function finish(e: Ending): void {
       // would go unreported. So it is reported here, and the process ends.
       adapter.reportCrash(e.cause as CrashKind, e.crash);
       raiseStatus(adapter, 1);
-      adapter.exit(adapter.exitCode() ?? 1);
-      return;
+      end = { rank: 2, end: () => adapter.exit(adapter.exitCode() ?? 1) };
+    } else {
+      const kind = e.cause as CrashKind;
+      end = { rank: 2, end: () => adapter.rethrow(kind, e.crash) };
     }
-    adapter.rethrow(e.cause as CrashKind, e.crash);
-    return;
+  } else {
+    // The natural end: a status someone already set is kept.
+    if (e.cut !== null || e.errors.length > 0) raiseStatus(adapter, 1);
+    if (e.cut !== null) {
+      end = { rank: 1, end: then(() => adapter.exit(adapter.exitCode() ?? 1)) };
+    }
   }
-  // The natural end: a status someone already set is kept.
-  if (e.cut !== null || e.errors.length > 0) raiseStatus(adapter, 1);
-  if (e.cut !== null) then(() => adapter.exit(adapter.exitCode() ?? 1));
+  const all = copies();
+  all.ending--;
+  if (end !== null) all.ends.push(end);
+  // Another copy's cleanup is still under way: it ends the process.
+  if (all.ending > 0) return;
+  let chosen: End | null = null;
+  for (const candidate of all.ends.splice(0)) {
+    if (chosen === null || candidate.rank > chosen.rank) chosen = candidate;
+  }
+  chosen?.end();
 }
 
 // ---------------------------------------------------------------------------

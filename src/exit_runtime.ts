@@ -156,6 +156,7 @@ interface NodeProcessLike {
   on(event: string, fn: (...args: never[]) => void): unknown;
   off(event: string, fn: (...args: never[]) => void): unknown;
   listenerCount(event: string): number;
+  listeners(event: string): readonly unknown[];
   kill(pid: number, signal: string): void;
   exit(code: number): never;
 }
@@ -545,6 +546,24 @@ function int32(code: number): number {
 /** Stands for a crash value that throws when shown (a revoked proxy). */
 const UNREADABLE = "(a thrown value that cannot be shown)";
 
+/**
+ * Marks a crash listener as this package's, in every copy of it loaded in
+ * the process (two versions installed side by side): one copy must not
+ * take another's listener for the application's.
+ */
+const OURS: unique symbol = Symbol.for("@cleanup/defer/listener") as never;
+
+function ours(listener: object): void {
+  Object.defineProperty(listener, OURS, { value: true });
+}
+
+/** Whether a listener of `event` is not one of ours (nor another copy's). */
+function appListens(proc: NodeProcessLike, event: string): boolean {
+  return proc.listeners(event).some((listener) =>
+    typeof listener !== "function" || !(OURS in listener)
+  );
+}
+
 /** The longest the end of the process waits for its output to leave. */
 export const FLUSH_LIMIT = 2_000;
 
@@ -629,16 +648,25 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
     },
     listen(hooks) {
       const onBeforeExit = (): void => void hooks.naturalEnd();
-      // The listener count includes ours: more than one means the
-      // application listens too, and Node then never crashes by default.
+      // A listener of the application's means Node never crashes by
+      // default: the crash is its business. Ours are marked, another copy
+      // of this package's too (see `OURS`): those do not count.
       const onException = (error: unknown): void => {
-        const app = proc.listenerCount("uncaughtException") > 1;
-        hooks.crash("uncaughtException", error, app);
+        hooks.crash(
+          "uncaughtException",
+          error,
+          appListens(proc, "uncaughtException"),
+        );
       };
       const onRejection = (reason: unknown): void => {
-        const app = proc.listenerCount("unhandledRejection") > 1;
-        hooks.crash("unhandledRejection", reason, app);
+        hooks.crash(
+          "unhandledRejection",
+          reason,
+          appListens(proc, "unhandledRejection"),
+        );
       };
+      ours(onException);
+      ours(onRejection);
       // Under --unhandled-rejections=warn, none or warn-with-error-code an
       // unhandled rejection is not fatal: it is left alone, and without
       // our listener, which would silence the warning and the status.

@@ -723,15 +723,42 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.signal, "SIGTERM");
   });
 
-  it("lets two copies of the package both finish their cleanup on a signal, the last one ending the process", async () => {
+  describe("with two copies of the package in the process", () => {
     // The fixture copies the package to a temporary directory.
     const flags = isDeno
       ? ["--allow-read", "--allow-write", "--allow-env"]
       : [];
-    const o = await scenario("two-copies", "SIGTERM", flags);
-    assert.deepEqual(o.after, ["first copy: done", "second copy: done"]);
-    assert.equal(o.stderr, "");
-    assert.equal(o.signal, "SIGTERM");
+
+    it("lets both finish their cleanup on a signal, the last one ending the process", async () => {
+      const o = await scenario("two-copies", "SIGTERM", flags);
+      assert.deepEqual(o.after, ["first copy: done", "second copy: done"]);
+      assert.equal(o.stderr, "");
+      assert.equal(o.signal, "SIGTERM");
+    });
+
+    it("cleans up both on a crash and reports it once, status 1", async () => {
+      const o = await scenario("two-copies-crash", undefined, flags);
+      assert.deepEqual(o.lines, [
+        "ready",
+        "first copy: done",
+        "second copy: done",
+      ]);
+      assert.equal(o.stderr.split("crash with two copies").length - 1, 1);
+      assert.equal(o.code, 1);
+    });
+
+    it("ends the process at the natural end when one copy's cleanup passed its deadline", async () => {
+      const o = await scenario("two-copies-natural-cut", undefined, flags);
+      assert.deepEqual(o.after, ["second copy: done"]);
+      assert.match(o.stderr, /passed its 100 ms deadline/);
+      assert.equal(o.code, 1);
+    });
+
+    it("keeps the status one copy's policy sets after a signal, whichever finishes last", async () => {
+      const o = await scenario("two-copies-exit-code", "SIGTERM", flags);
+      assert.deepEqual(o.after, ["first copy: done", "second copy: done"]);
+      assert.equal(o.code, 7);
+    });
   });
 
   it("waits on a signal for every one of a hundred disposals under way, some of them ended", async () => {
