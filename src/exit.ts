@@ -463,6 +463,11 @@ class Disposal implements Watcher {
   gone = false;
   /** Its place in the order disposals began (see `serials`). */
   serial = ++serials;
+  /**
+   * It began inside the call of a watched loop's entry (see
+   * `watchedCalls`): a disposal that loop's cleanup started.
+   */
+  nested = watchedCalls.depth !== 0;
 
   constructor(storage: Slots) {
     this.storage = storage;
@@ -1154,13 +1159,12 @@ function runRestSync(e: Ending): void {
   // disposing started (a stack it uses), innermost first: their rest
   // comes before that stack's, which is run just below.
   const own = e.own;
-  if (own !== undefined) {
-    for (;;) {
-      const last = disposing[disposing.length - 1];
-      if (last === undefined || last === own || own.gone) {
-        break;
-      }
-      runDisposalSync(e, last);
+  if (own !== undefined && !own.gone) {
+    const after = disposing.slice(disposing.indexOf(own) + 1);
+    for (const disposal of after.reverse()) {
+      // Not one the program started meanwhile on another stack: that one
+      // comes in its own place, below.
+      if (disposal.nested && !disposal.gone) runDisposalSync(e, disposal);
     }
   }
   const started: Disposal[] = [];

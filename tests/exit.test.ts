@@ -784,6 +784,12 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.signal, "SIGTERM");
   });
 
+  it("runs the newer stack's rest first when exit() cuts a signal's cleanup short while the program disposes an older one", async () => {
+    const o = await scenario("signal-exit-older-disposal", "SIGTERM");
+    assert.deepEqual(o.after, ["app: rest", "old: rest"]);
+    assert.equal(o.code, 3);
+  });
+
   it("names the entries of a stack used by an exit-bound one when a signal's deadline cuts its disposal short", async () => {
     const o = await scenario("plain-inside-deadline", "SIGTERM");
     assert.deepEqual(o.after, ["db: flush started"]);
