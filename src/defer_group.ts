@@ -546,8 +546,11 @@ class Run {
         }
       }
       this.calling = false;
-      if (threw) this.fail(at, result);
-      else if (typeof then === "function") {
+      if (threw) {
+        // For the exit report: the member, not its group.
+        if (this.watched) storage.nameFailure(result, took);
+        this.fail(at, result);
+      } else if (typeof then === "function") {
         this.await(at, result, then as Callable, took);
       }
     }
@@ -570,7 +573,12 @@ class Run {
       // After a stop, a member named as still running goes on unobserved,
       // as on a stack: its failure is not the stop's (nor counted twice,
       // for a nested group whose own failures the stop took).
-      if (!this.stopped) this.fail(at, e);
+      if (!this.stopped) {
+        if (this.watched) {
+          this.storage.nameFailureAt(e, this.bottoms[k], this.kinds[k]);
+        }
+        this.fail(at, e);
+      }
       this.settle(k);
     };
     // A native promise with its own `then` (the common case) is watched

@@ -420,8 +420,15 @@ function runEarlyAsync(slots: Slots, top: number): Promise<void> {
     return runEarlyPlain(slots, top);
   }
   const run = (): unknown => slots.runEarly(top);
-  // Named as the entry is, in the report.
-  Object.defineProperty(run, "name", { value: slots.entryName(top) });
+  // Named as the entry is, in the report; a name that cannot be read
+  // must not keep the entry from running.
+  let name = "anonymous";
+  try {
+    name = slots.entryName(top);
+  } catch {
+    // anonymous it is
+  }
+  Object.defineProperty(run, "name", { value: name });
   const one = new Slots();
   one.addDefer(run);
   watchDisposal(one, place + 0.25, true);
@@ -1481,6 +1488,7 @@ function errorLines(error: unknown): string[] {
   // The causes, as far as they go (a network error's real reason is
   // often there: `fetch failed`, caused by `ECONNREFUSED`).
   let cause = error;
+  const seen = new Set<unknown>([error]);
   for (let depth = 0; depth < MAX_CAUSES; depth++) {
     try {
       if (!(cause instanceof Error) || !("cause" in cause)) break;
@@ -1488,6 +1496,9 @@ function errorLines(error: unknown): string[] {
     } catch {
       break;
     }
+    // An error that is its own cause, or a loop of them: once.
+    if (seen.has(cause)) break;
+    seen.add(cause);
     lines.push(`    caused by: ${errorLine(cause, "")}`);
   }
   return lines;
@@ -1511,6 +1522,6 @@ function errorLine(error: unknown, where: string): string {
   } catch {
     return `thrown: ${
       typeof error === "function" ? "a function" : "an object"
-    } that throws when read`;
+    } that throws when read${where !== "" ? ` (${where})` : ""}`;
   }
 }

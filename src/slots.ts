@@ -882,13 +882,21 @@ export class Slots implements Tally {
    * `took` says (see {@linkcode failedIn}); never throws.
    */
   nameFailure(failure: unknown, took: number): void {
+    this.nameFailureAt(failure, this.position(), took);
+  }
+
+  /**
+   * {@linkcode Slots.nameFailure} for a record taken earlier (see
+   * {@linkcode Slots.valueAt}): a group's member.
+   */
+  nameFailureAt(failure: unknown, bottom: number, took: number): void {
     if (
       (typeof failure !== "object" || failure === null) &&
       typeof failure !== "function"
     ) return;
     try {
       if (!failedIn.has(failure)) {
-        failedIn.set(failure, this.nameAt(this.position(), took));
+        failedIn.set(failure, this.nameAt(bottom, took));
       }
     } catch {
       // A name that cannot be read: the report goes without it.

@@ -701,11 +701,16 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
   it("names in the report the cleanup each error came from, and the errors it was caused by", async () => {
     const o = await scenario("named-errors", "SIGTERM");
     assert.deepEqual(reportLines(o.stderr), [
+      "Error: its own cause",
+      "Error: member failed",
       "Error: flush failed",
       "Error: anonymous failed",
       "TypeError: fetch failed",
       "Error: pool close failed",
     ]);
+    assert.match(o.stderr, /^ {2}Error: member failed \(in memberA, at /m);
+    assert.match(o.stderr, /^ {2}Error: its own cause \(in memberB, at /m);
+    assert.equal(o.stderr.split("caused by: Error: its own cause").length, 1);
     assert.match(o.stderr, /^ {2}Error: flush failed \(in flushDb, at /m);
     assert.match(o.stderr, /^ {2}Error: anonymous failed \(at /m);
     assert.match(

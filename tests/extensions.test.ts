@@ -161,6 +161,32 @@ describe("DeferHandle as a disposable", () => {
     await h[Symbol.asyncDispose]();
     assert.deepEqual(log, ["flushed"]);
   });
+
+  it("runs and rejects as on any stack through Symbol.asyncDispose on an exit-bound stack", async () => {
+    const d = defer({ exit: true });
+    const h = d.defer(async () => {
+      await null;
+      throw new Error("rollback failed");
+    });
+    await assert.rejects(h[Symbol.asyncDispose](), /rollback failed/);
+    assert.equal(h.pending, false);
+    d.dispose();
+  });
+
+  it("runs its entry through Symbol.asyncDispose on an exit-bound stack even when the cleanup's name cannot be read", async () => {
+    const log: string[] = [];
+    const d = defer({ exit: true });
+    const cleanup = (): void => void log.push("ran");
+    Object.defineProperty(cleanup, "name", {
+      get(): never {
+        throw new Error("no name");
+      },
+    });
+    const h = d.defer(cleanup);
+    await h[Symbol.asyncDispose]();
+    d.dispose();
+    assert.deepEqual(log, ["ran"]);
+  });
 });
 
 describe("defer(fn, ...args)", () => {
