@@ -401,6 +401,12 @@ function placeOf(slots: Slots): number {
       return n;
     }
   }
+  // A stack being disposed is no longer open: its disposal has its place.
+  for (const disposal of disposing) {
+    if (!disposal.gone && disposal.storage === slots) {
+      return Math.floor(disposal.sequence);
+    }
+  }
   return -1;
 }
 

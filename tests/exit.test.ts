@@ -691,6 +691,12 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   }
 
+  it("waits on a signal for an entry run early through its handle while its stack is being disposed", async () => {
+    const o = await scenario("early-run-disposing", "SIGTERM");
+    assert.deepEqual(o.after, ["rolled back", "early run done", "app: oldest"]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   it("names an entry run early through its handle as not awaited at an exit", async () => {
     const o = await scenario("early-run-exit");
     assert.deepEqual(o.after, ["pool closed"]);
