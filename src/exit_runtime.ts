@@ -329,24 +329,36 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         event: CancelableEvent,
         payload: unknown,
       ): void => {
-        if (event.defaultPrevented) {
+        // Another copy of this package (two versions side by side) that
+        // held the crash back leaves the runtime's preventDefault() under
+        // the mark (see `OURS`): that one is not the application's.
+        const held = (event as unknown as Record<symbol, unknown>)[OURS];
+        if (event.defaultPrevented && typeof held !== "function") {
           hooks.crash(kind, payload, true);
           return;
         }
-        const prevent = event.preventDefault;
+        const original = typeof held === "function"
+          ? held as () => void
+          : event.preventDefault;
+        // A later listener's call goes through another copy's watch too.
+        const before = event.preventDefault;
         let app = false;
         try {
           Object.defineProperty(event, "preventDefault", {
             value(): void {
               app = true;
-              prevent.call(event);
+              before.call(event);
             },
+            configurable: true,
+          });
+          Object.defineProperty(event, OURS, {
+            value: original,
             configurable: true,
           });
         } catch {
           // a frozen event: later listeners go unseen
         }
-        prevent.call(event);
+        original.call(event);
         // A microtask: Promise, not queueMicrotask, which the npm build's
         // typings (no DOM, no Node) do not have.
         void Promise.resolve().then(() => {
@@ -549,7 +561,8 @@ const UNREADABLE = "(a thrown value that cannot be shown)";
 /**
  * Marks a crash listener as this package's, in every copy of it loaded in
  * the process (two versions installed side by side): one copy must not
- * take another's listener for the application's.
+ * take another's listener for the application's. On Deno, a crash event
+ * one copy held back carries the runtime's `preventDefault` under it.
  */
 const OURS: unique symbol = Symbol.for("@cleanup/defer/listener") as never;
 
