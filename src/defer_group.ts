@@ -19,7 +19,15 @@
  */
 
 import type { DeferHandle } from "./defer_handle.ts";
-import { type Callable, Slots, Took, watchedCalls } from "./slots.ts";
+import {
+  type Callable,
+  enterCall,
+  leaveCall,
+  Slots,
+  Took,
+  watchedCalls,
+  type Watcher,
+} from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { ignore, readThen, rejected } from "./thenable.ts";
@@ -476,6 +484,8 @@ class Run {
    * `watchedCalls`): a stack a member disposes is watched too.
    */
   watched = false;
+  /** The watcher of the disposal it runs in, if known: see `enterCall()`. */
+  caller: Watcher | null = null;
   /** For each member awaited: its record's bottom slot, how it was taken. */
   bottoms: number[] = [];
   kinds: number[] = [];
@@ -516,14 +526,14 @@ class Run {
       // Counted before the call: a deadline from inside it names it by
       // this index, `started - 1`.
       const at = this.started++;
-      if (this.watched) watchedCalls.depth++;
+      const saved = this.watched ? enterCall(this.caller) : null;
       try {
         result = storage.next(true);
       } catch (e) {
         threw = true;
         result = e;
       }
-      if (this.watched) watchedCalls.depth--;
+      if (this.watched) leaveCall(saved);
       const took = storage.took;
       if (took === Took.END) {
         this.started--;
@@ -978,6 +988,7 @@ class Group implements DeferGroup {
     // Members started later, once others settle, are called from a
     // microtask: told here whether they belong to a watched disposal.
     run.watched = this.#exit >= 0 || watchedCalls.depth !== 0;
+    run.caller = watchedCalls.caller;
     this.#run = run;
     try {
       await new Promise<void>((resolve) => {

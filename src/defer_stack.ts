@@ -14,7 +14,13 @@ import {
   unwatch,
   watch,
 } from "./leak_check.ts";
-import { type Callable, Slots, watchedCalls } from "./slots.ts";
+import {
+  type Callable,
+  enterCall,
+  leaveCall,
+  Slots,
+  watchedCalls,
+} from "./slots.ts";
 import { describe } from "./describe.ts";
 import { unsupported } from "./engine.ts";
 import {
@@ -637,11 +643,11 @@ export class DeferStack {
     }
     // Each entry is called by a watched loop: a stack it disposes is
     // watched too.
-    watchedCalls.depth++;
+    const saved = enterCall(storage.watcher);
     try {
       storage.unwindSync(settleSync, "DeferStack");
     } finally {
-      watchedCalls.depth--;
+      leaveCall(saved);
       // Until here a cleanup that calls `process.exit()` finds the rest
       // run for it (see exit.ts).
       if (storage.watcher !== null) storage.watcher.done(storage);

@@ -12,10 +12,11 @@
 
 import {
   type Callable,
+  enterCall,
+  leaveCall,
   notAwaited,
   type Slots,
   Took,
-  watchedCalls,
 } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { observe, thenOf } from "./thenable.ts";
@@ -314,12 +315,12 @@ function drainLoop(
   for (;;) {
     const at = slots.position();
     try {
-      watchedCalls.depth++;
+      const saved = enterCall(slots.watcher);
       let result: unknown;
       try {
         result = slots.next(false);
       } finally {
-        watchedCalls.depth--;
+        leaveCall(saved);
       }
       const took = slots.took;
       if (took === Took.END) break;
@@ -571,7 +572,7 @@ export async function unwindLimited(
       // watched too. Not undone by an exit from inside the call, which
       // never returns: the exit's runs are watched anyway.
       const watched = storage.watcher !== null;
-      if (watched) watchedCalls.depth++;
+      const saved = watched ? enterCall(storage.watcher) : null;
       try {
         result = storage.next(true);
       } catch (e) {
@@ -579,7 +580,7 @@ export async function unwindLimited(
         fail(e);
         threw = true;
       }
-      if (watched) watchedCalls.depth--;
+      if (watched) leaveCall(saved);
       calling = false;
       if (storage.watcher !== null) storage.watcher.awaitingAt = storage.cursor;
       const took = storage.took;

@@ -477,10 +477,11 @@ class Disposal implements Watcher {
   /** Its place in the order disposals began (see `serials`). */
   serial = ++serials;
   /**
-   * It began inside the call of a watched loop's entry (see
-   * `watchedCalls`): a disposal that loop's cleanup started.
+   * The disposal whose entry's call it began in (see `watchedCalls`): a
+   * disposal that one's cleanup started; `null` for one the program
+   * started.
    */
-  nested = watchedCalls.depth !== 0;
+  parent: Watcher | null = watchedCalls.caller;
 
   constructor(storage: Slots) {
     this.storage = storage;
@@ -1175,9 +1176,11 @@ function runRestSync(e: Ending): void {
   if (own !== undefined && !own.gone) {
     const after = disposing.slice(disposing.indexOf(own) + 1);
     for (const disposal of after.reverse()) {
-      // Not one the program started meanwhile on another stack: that one
-      // comes in its own place, below.
-      if (disposal.nested && !disposal.gone) runDisposalSync(e, disposal);
+      // Not one the program started meanwhile on another stack, nor one
+      // that one's cleanups started: those come in their own place, below.
+      if (!disposal.gone && within(disposal, own)) {
+        runDisposalSync(e, disposal);
+      }
     }
   }
   const started: Disposal[] = [];
@@ -1243,6 +1246,18 @@ function runDisposalSync(e: Ending, disposal: Disposal): void {
   forget(disposal); // if its drain's end has not already
   untake(e, disposal);
   if (disposal.failed) addError(e, disposal.error);
+}
+
+/** Whether `disposal` began inside `outer`'s, at any depth. */
+function within(disposal: Disposal, outer: Disposal): boolean {
+  for (
+    let p = disposal.parent;
+    p !== null;
+    p = (p as Disposal).parent ?? null
+  ) {
+    if (p === outer) return true;
+  }
+  return false;
 }
 
 /** `disposal` is reported: out of `e.taking`. */

@@ -204,9 +204,29 @@ export const failedIn: WeakMap<object, string> = new WeakMap();
  */
 export const watchedCalls: {
   depth: number;
+  /** The watcher of the loop whose entry is being called, if known. */
+  caller: Watcher | null;
   watch: (slots: Slots, async: boolean) => boolean;
   runEarlyAsync: ((slots: Slots, top: number) => Promise<void>) | null;
-} = { depth: 0, watch: () => false, runEarlyAsync: null };
+} = { depth: 0, caller: null, watch: () => false, runEarlyAsync: null };
+
+/**
+ * A watched loop, whose watcher is `watcher` (`null`: the caller's),
+ * calls an entry: see {@linkcode watchedCalls}. Returns what
+ * {@linkcode leaveCall} restores after the call.
+ */
+export function enterCall(watcher: Watcher | null): Watcher | null {
+  watchedCalls.depth++;
+  const saved = watchedCalls.caller;
+  if (watcher !== null) watchedCalls.caller = watcher;
+  return saved;
+}
+
+/** The call {@linkcode enterCall} announced has returned (or thrown). */
+export function leaveCall(saved: Watcher | null): void {
+  watchedCalls.depth--;
+  watchedCalls.caller = saved;
+}
 
 /** The entries of one stack; handed over whole by `move()`. */
 export class Slots implements Tally {
@@ -618,11 +638,11 @@ export class Slots implements Tally {
       watchedCalls.depth !== 0 && this.watcher === null &&
       watchedCalls.watch(this, false)
     ) {
-      watchedCalls.depth++;
+      const saved = enterCall(this.watcher);
       try {
         this.unwindSync(settle, owner);
       } finally {
-        watchedCalls.depth--;
+        leaveCall(saved);
         // Set by watch() (the check above narrowed it to null).
         const watcher = this.watcher as Watcher | null;
         if (watcher !== null) watcher.done(this);
@@ -835,14 +855,14 @@ export class Slots implements Tally {
       let result: unknown;
       let failure: unknown;
       let failed = false;
-      watchedCalls.depth++;
+      const saved = enterCall(this.watcher);
       try {
         result = this.next(true);
       } catch (e) {
         failure = e;
         failed = true;
       }
-      watchedCalls.depth--;
+      leaveCall(saved);
       const took = this.took;
       if (took === Took.END) break;
       const watcher = this.watcher;

@@ -798,7 +798,7 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
 
   it("runs the newer stack's rest first when exit() cuts a signal's cleanup short while the program disposes an older one", async () => {
     const o = await scenario("signal-exit-older-disposal", "SIGTERM");
-    assert.deepEqual(o.after, ["app: rest", "old: rest"]);
+    assert.deepEqual(o.after, ["app: rest", "inner: rest", "old: rest"]);
     assert.equal(o.code, 3);
   });
 
