@@ -331,15 +331,21 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       ): void => {
         // Another copy of this package (two versions side by side) that
         // held the crash back leaves the runtime's preventDefault() under
-        // the mark (see `OURS`): that one is not the application's.
-        const held = (event as unknown as Record<symbol, unknown>)[OURS];
-        if (event.defaultPrevented && typeof held !== "function") {
+        // the mark (see `OURS`), and whether a listener of the
+        // application's has called it since: only then is it the
+        // application's.
+        const held = (event as unknown as Record<symbol, unknown>)[OURS] as
+          | Held
+          | undefined;
+        const heldBefore = typeof held === "object" && held !== null &&
+          typeof held.prevent === "function";
+        if (event.defaultPrevented && (!heldBefore || held.app)) {
           hooks.crash(kind, payload, true);
           return;
         }
-        const original = typeof held === "function"
-          ? held as () => void
-          : event.preventDefault;
+        const mark: Held = heldBefore
+          ? held
+          : { prevent: event.preventDefault, app: false };
         // A later listener's call goes through another copy's watch too.
         const before = event.preventDefault;
         let app = false;
@@ -347,18 +353,19 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
           Object.defineProperty(event, "preventDefault", {
             value(): void {
               app = true;
+              mark.app = true;
               before.call(event);
             },
             configurable: true,
           });
           Object.defineProperty(event, OURS, {
-            value: original,
+            value: mark,
             configurable: true,
           });
         } catch {
           // a frozen event: later listeners go unseen
         }
-        original.call(event);
+        mark.prevent.call(event);
         // A microtask: Promise, not queueMicrotask, which the npm build's
         // typings (no DOM, no Node) do not have.
         void Promise.resolve().then(() => {
@@ -565,6 +572,14 @@ const UNREADABLE = "(a thrown value that cannot be shown)";
  * one copy held back carries the runtime's `preventDefault` under it.
  */
 const OURS: unique symbol = Symbol.for("@cleanup/defer/listener") as never;
+
+/** What a crash event one copy held back carries under `OURS` (Deno). */
+interface Held {
+  /** The runtime's own preventDefault. */
+  prevent: () => void;
+  /** A listener of the application's has called preventDefault. */
+  app: boolean;
+}
 
 function ours(listener: object): void {
   Object.defineProperty(listener, OURS, { value: true });

@@ -759,6 +759,20 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       assert.equal(o.code, 1);
     });
 
+    it("leaves a crash to the application's listener added between the copies'", async () => {
+      const o = await scenario("two-copies-app-crash", undefined, flags);
+      assert.deepEqual(o.after.slice(0, 2), [
+        "app handles: crash the app handles",
+        "still alive",
+      ]);
+      // At the natural end, each copy its own stacks.
+      assert.deepEqual(o.after.slice(2).sort(), [
+        "first copy: done",
+        "second copy: done",
+      ]);
+      assert.equal(o.code, 0);
+    });
+
     it("ends the process at the natural end when one copy's cleanup passed its deadline", async () => {
       const o = await scenario("two-copies-natural-cut", undefined, flags);
       assert.deepEqual(o.after, ["second copy: done"]);
