@@ -813,16 +813,8 @@ export class Slots implements Tally {
           }
         }
         if (failed) {
-          if (hasError) {
-            error = suppress(failure, error);
-          } else {
-            error = failure;
-            hasError = true;
-          }
-          if (this.watcher !== null) {
-            this.nameFailure(failure, this.took);
-            this.watch(error);
-          }
+          error = this.chainFailure(failure, error, hasError);
+          hasError = true;
         }
       }
       // This chunk done: the one below, if any.
@@ -879,16 +871,8 @@ export class Slots implements Tally {
         }
       }
       if (failed) {
-        if (hasError) {
-          error = suppress(failure, error);
-        } else {
-          error = failure;
-          hasError = true;
-        }
-        if (this.watcher !== null) {
-          this.nameFailure(failure, this.took);
-          this.watch(error);
-        }
+        error = this.chainFailure(failure, error, hasError);
+        hasError = true;
       }
     }
     if (this.sawNull && !hasAwaited) await undefined;
@@ -921,6 +905,20 @@ export class Slots implements Tally {
     } catch {
       // A name that cannot be read: the report goes without it.
     }
+  }
+
+  /**
+   * The async loops' failure path: chains what the entry taken last
+   * failed with over the chain so far (`error`, if `hasError`), as the
+   * spec nests them, tells the watcher, and returns the chain.
+   */
+  chainFailure(failure: unknown, error: unknown, hasError: boolean): unknown {
+    const chain = hasError ? suppress(failure, error) : failure;
+    if (this.watcher !== null) {
+      this.nameFailure(failure, this.took);
+      this.watch(chain);
+    }
+    return chain;
   }
 
   /** Tells the watcher the error chain so far (see `watcher`). */
