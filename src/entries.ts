@@ -143,7 +143,6 @@ export function notCallable(
   );
 }
 
-/** GetMethod on a value read: `undefined` if missing, a TypeError if bad. */
 /**
  * `Symbol.dispose` of a value that has a callable `Symbol.asyncDispose`,
  * or `undefined` if it is not callable or its getter throws: the built-in
@@ -161,6 +160,7 @@ function fallbackOf(value: object): Callable | undefined {
   return typeof method === "function" ? method as Callable : undefined;
 }
 
+/** GetMethod on a value read: `undefined` if missing, a TypeError if bad. */
 function methodOf(
   method: unknown,
   owner: string,

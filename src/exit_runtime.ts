@@ -569,7 +569,7 @@ const UNREADABLE = "(a thrown value that cannot be shown)";
  * Marks a crash listener as this package's, in every copy of it loaded in
  * the process (two versions installed side by side): one copy must not
  * take another's listener for the application's. On Deno, a crash event
- * one copy held back carries the runtime's `preventDefault` under it.
+ * one copy held back carries a {@linkcode Held} record under it.
  */
 const OURS: unique symbol = Symbol.for("@cleanup/defer/listener") as never;
 
@@ -593,7 +593,7 @@ function appListens(proc: NodeProcessLike, event: string): boolean {
 }
 
 /** The longest the end of the process waits for its output to leave. */
-export const FLUSH_LIMIT = 2_000;
+const FLUSH_LIMIT = 2_000;
 
 /**
  * Calls `then` once every write queued on `streams` so far is done, or

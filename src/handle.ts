@@ -71,7 +71,7 @@ export class Handle<R = unknown> implements DeferHandle<R> {
 
 /**
  * `await handle.dispose()`, apart: a private method would give every
- * handle a brand of its own to carry (V8), a third of its size.
+ * handle a brand to carry (V8: 8 bytes more per kept handle, measured).
  */
 async function disposeLater(handle: Handle): Promise<void> {
   await handle.dispose();

@@ -198,9 +198,12 @@ export const failedIn: WeakMap<object, string> = new WeakMap();
  * stack's disposal, the exit's own runs) are under way on the call stack.
  * A stack disposed from inside one (`app.use(db)`: `db` is disposed by
  * `app`'s loop) is part of that disposal: an exit must not skip its
- * entries either. `watch(slots, async)` makes such a disposal watched
- * and says whether it did: the exit machinery's `nestedDisposalStarts()`,
- * set when it loads (this module cannot import it).
+ * entries either. `caller` is the watcher of the loop making the call
+ * under way (see {@linkcode enterCall}). Set by the exit machinery, which
+ * this module cannot import: `watch(slots, async)` makes such a disposal
+ * watched and says whether it did (`nestedDisposalStarts()`), and
+ * `runEarlyAsync`, while it is installed, runs a handle's entry early as
+ * a watched one (`runEarlyAsync()` in exit.ts).
  */
 export const watchedCalls: {
   depth: number;
