@@ -565,7 +565,12 @@ export function nestedDisposalStarts(
   storage: Slots,
   async: boolean,
 ): boolean {
-  const outer = disposing[disposing.length - 1];
+  // The disposal whose entry is being called, known since the loops say
+  // it (see `enterCall()`); else the newest one under way.
+  const caller = watchedCalls.caller as Disposal | null;
+  const outer = caller !== null && !caller.gone
+    ? caller
+    : disposing[disposing.length - 1];
   if (installed === null || outer === undefined) return false;
   watchDisposal(storage, outer.sequence, async);
   return true;
