@@ -481,6 +481,17 @@ export async function unwindLimited(
   };
   const onAbort = (): void => giveUp("abort");
   let timer: unknown;
+  // The outcome of the entry awaited: from then on it is no longer
+  // running, even before the loop has seen that (a stop in between keeps
+  // its error instead of naming it).
+  const settledHere = (): undefined => {
+    running = false;
+    return undefined;
+  };
+  const failedHere = (error: unknown): Failed => {
+    running = false;
+    return { error };
+  };
 
   let error: unknown;
   let hasError = false;
@@ -604,8 +615,8 @@ export async function unwindLimited(
         try {
           awaited = promiseThen.call(
             LoadedPromise.resolve(result),
-            settled,
-            failed,
+            settledHere,
+            failedHere,
           ) as Promise<Failed | undefined>;
         } catch (e) {
           // A promise whose `constructor` getter throws: `await` throws.

@@ -309,6 +309,38 @@ describe("disposeAsync({ signal })", () => {
     assert.ok(e.error instanceof DisposeTimeoutError);
   });
 
+  it("names no cleanup as running once its promise has settled, keeping its error", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const failure = new Error("close failed");
+    d.defer(function close() {
+      return Promise.reject(failure);
+    });
+    // Two turns later: after the rejection reached the loop, before the
+    // loop went on.
+    void Promise.resolve().then(() => {}).then(() => ac.abort());
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    assert.equal(e.suppressed, failure);
+    assert.ok(e.error instanceof DisposeTimeoutError);
+    assert.deepEqual(e.error.running, []);
+    assert.match(e.error.message, /no cleanup was running/);
+  });
+
+  it("names a cleanup whose promise was still pending at the abort, and ignores its outcome", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    let fail = (_: Error): void => {};
+    d.defer(function close() {
+      return new Promise((_, reject) => (fail = reject));
+    });
+    void Promise.resolve().then(() => ac.abort());
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    fail(new Error("too late"));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["close"]);
+  });
+
   it("resolves at once on a disposed stack", async () => {
     const d = defer();
     d.dispose();
