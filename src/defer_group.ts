@@ -720,6 +720,11 @@ class Group implements DeferGroup {
   #storage: Slots | null = new Slots();
   /** The parent's entries: they follow the parent through `move()`. */
   #parent: Slots;
+  /**
+   * The group this one is a member of, or `null` under a stack: a stack
+   * being disposed closes every group below it, before it reaches them.
+   */
+  #up: Group | null;
   /** The top slot of the group's own record among the parent's entries. */
   #top: number;
   #limit: number;
@@ -740,8 +745,9 @@ class Group implements DeferGroup {
   /** An early `disposeAsync()` runs the group as a watched entry: once. */
   #watched = false;
 
-  constructor(parent: Slots, limit: number, exit: number) {
+  constructor(parent: Slots, limit: number, exit: number, up: Group | null) {
     this.#parent = parent;
+    this.#up = up;
     this.#limit = limit;
     this.#exit = exit;
     // Registered as d.use(group) would: both methods, read now.
@@ -757,8 +763,17 @@ class Group implements DeferGroup {
   }
 
   get disposed(): boolean {
-    const parent = this.#parent;
-    return this.#storage === null || parent.unwinding || parent.retired;
+    return this.#storage === null || this.#closedAbove();
+  }
+
+  /** Whether the stack or a group above this one is (being) disposed. */
+  #closedAbove(): boolean {
+    let parent = this.#parent;
+    for (let up = this.#up;; up = up.#up) {
+      if (parent.unwinding || parent.retired) return true;
+      if (up === null) return false;
+      parent = up.#parent;
+    }
   }
 
   get size(): number {
@@ -773,13 +788,12 @@ class Group implements DeferGroup {
   /** The members' storage, or the ReferenceError of a closed group. */
   #open(method: string): Slots {
     const storage = this.#storage;
-    const parent = this.#parent;
     if (storage === null) {
       throw new ReferenceError(
         `DeferGroup.${method}(): the group is already disposed`,
       );
     }
-    if (parent.unwinding || parent.retired) {
+    if (this.#closedAbove()) {
       throw new ReferenceError(
         `DeferGroup.${method}(): the group's stack is already disposed`,
       );
@@ -854,7 +868,7 @@ class Group implements DeferGroup {
     this.#open("group");
     // The options first: a `limit` getter may dispose or release the group.
     const limit = limitOf(options, "DeferGroup.group()");
-    return new Group(this.#open("group"), limit, this.#exit);
+    return new Group(this.#open("group"), limit, this.#exit, this);
   }
 
   /**
@@ -1086,7 +1100,7 @@ export function openGroup(
   limit: number,
   exit: number,
 ): DeferGroup {
-  return new Group(parent, limit, exit);
+  return new Group(parent, limit, exit, null);
 }
 
 /** The `limit` of `DeferStack.group(options)`, checked. */

@@ -532,6 +532,31 @@ describe("the group's life", () => {
     );
   });
 
+  it("takes no more members in a nested group while the stack is being disposed, at any depth", async () => {
+    for (const dispose of ["dispose", "disposeAsync"] as const) {
+      const log: string[] = [];
+      const seen: unknown[] = [];
+      const d = defer();
+      const g = d.group();
+      const n = g.group();
+      const deepest = n.group();
+      d.defer(() => {
+        seen.push(n.disposed, deepest.disposed);
+        seen.push(thrown(() => n.defer(() => log.push("late"))));
+        seen.push(thrown(() => deepest.use(null)));
+      });
+      await d[dispose]();
+      assert.deepEqual(seen.slice(0, 2), [true, true], dispose);
+      assert.ok(seen[2] instanceof ReferenceError, dispose);
+      assert.match(
+        (seen[2] as Error).message,
+        /DeferGroup\.defer\(\): the group's stack is already disposed/,
+      );
+      assert.ok(seen[3] instanceof ReferenceError, dispose);
+      assert.deepEqual(log, [], dispose);
+    }
+  });
+
   it("names DeferGroup and the bad value in registration TypeErrors", () => {
     const g = defer().group();
     assert.throws(() => g.defer(42 as unknown as () => void), {
