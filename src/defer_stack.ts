@@ -217,7 +217,8 @@ export class DeferStack {
 
   /**
    * The number of entries still pending. `use(null)` and `use(undefined)`
-   * are not counted; it is 0 once the stack is disposed.
+   * are not counted; a group (`group()`) is one entry, whatever it holds;
+   * it is 0 once the stack is disposed.
    */
   get size(): number {
     return this.#storage === null ? 0 : this.#storage.tally.live;

@@ -21,7 +21,11 @@ import { processAdapter } from "./exit_runtime.ts";
  * ```
  */
 export interface LeakReport {
-  /** How many entries were still pending: cleanups that will never run. */
+  /**
+   * How many entries were still pending, as `size` counts them: cleanups
+   * that will never run. A group (`d.group()`) is one entry, whatever it
+   * holds.
+   */
   readonly pending: number;
   /**
    * Where the stack was created: the stack trace's frames, one per line,
@@ -139,7 +143,8 @@ let globalHandler: LeakHandler | null = null;
  * default; when off it costs nothing (no stack trace is captured).
  *
  * Reports arrive when the garbage collector runs, not at a fixed time, and,
- * for stacks still open and referenced, when the process ends.
+ * for stacks still open and referenced, when the process ends (on Deno,
+ * not when it ends by an uncaught error).
  *
  * @param option `true` to warn on the console, a function to receive each
  * {@linkcode LeakReport}, `false` to turn the check off.
