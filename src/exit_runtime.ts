@@ -73,7 +73,7 @@ export interface ProcessAdapter {
   /**
    * Ends the process as killed by `signal`: re-raised at ourselves (our
    * listener must be gone by then), or, where that is impossible (Windows,
-   * or re-raising failed), `exit(128 + n)`.
+   * PID 1, or re-raising failed), `exit(128 + n)`.
    */
   raise(signal: string): void;
   exit(code: number): void;
@@ -154,7 +154,9 @@ interface NodeProcessLike {
   versions?: Record<string, string | undefined>;
   getBuiltinModule?(id: string): unknown;
   on(event: string, fn: (...args: never[]) => void): unknown;
+  prependListener?(event: string, fn: (...args: never[]) => void): unknown;
   off(event: string, fn: (...args: never[]) => void): unknown;
+  emit?(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
   listeners(event: string): readonly unknown[];
   kill(pid: number, signal: string): void;
@@ -328,6 +330,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         kind: CrashKind,
         event: CancelableEvent,
         payload: unknown,
+        promise?: unknown,
       ): void => {
         // Another copy of this package (two versions side by side) that
         // held the crash back leaves the runtime's preventDefault() under
@@ -369,6 +372,10 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         // A microtask: Promise, not queueMicrotask, which the npm build's
         // typings (no DOM, no Node) do not have.
         void Promise.resolve().then(() => {
+          if (
+            !app && kind === "unhandledRejection" &&
+            toProcessListeners(mark, payload, promise)
+          ) app = true;
           // Not ours after all (the stacks were disposed meanwhile): what
           // we held back is owed to the runtime.
           if (!hooks.crash(kind, payload, app) && !app) rethrow(kind, payload);
@@ -377,8 +384,9 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       const onError = (event: CancelableEvent & { error: unknown }): void =>
         onCrash("uncaughtException", event, event.error);
       const onRejection = (
-        event: CancelableEvent & { reason: unknown },
-      ): void => onCrash("unhandledRejection", event, event.reason);
+        event: CancelableEvent & { reason: unknown; promise: unknown },
+      ): void =>
+        onCrash("unhandledRejection", event, event.reason, event.promise);
       const onUnload = (): void => hooks.exit();
       global.addEventListener("beforeunload", onBeforeUnload);
       global.addEventListener("error", onError);
@@ -395,7 +403,10 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       then(); // Deno writes stdout and stderr synchronously
     },
     raise(signal) {
-      if (!windows) {
+      // The first process of a PID namespace (a container's entry point
+      // without an init, as under `docker run` or Kubernetes) is never
+      // killed by a signal it sends itself: the kernel drops it.
+      if (!windows && deno.pid !== 1) {
         try {
           // Needs no permission for the process's own pid (checked on
           // Deno 2.9: `--allow-run` is only asked for other pids).
@@ -579,6 +590,40 @@ interface Held {
   prevent: () => void;
   /** A listener of the application's has called preventDefault. */
   app: boolean;
+  /**
+   * A rejection handed to the application's `process` listeners (see
+   * `toProcessListeners()`): by one copy only.
+   */
+  handed?: boolean;
+}
+
+/**
+ * Deno hands an unhandled rejection that no `unhandledrejection` listener
+ * prevented to the `unhandledRejection` listeners of its `process`, after
+ * the event's own listeners: held back by us, it never reaches them.
+ * Whether the application has one, and if so, hands it over as Deno would
+ * have (a listener that throws is an uncaught exception then).
+ */
+function toProcessListeners(
+  mark: Held,
+  reason: unknown,
+  promise: unknown,
+): boolean {
+  const proc = global.process;
+  if (
+    proc === undefined || typeof proc.listeners !== "function" ||
+    typeof proc.emit !== "function" || !appListens(proc, "unhandledRejection")
+  ) return false;
+  if (mark.handed === true) return true;
+  mark.handed = true;
+  try {
+    proc.emit("unhandledRejection", reason, promise);
+  } catch (error) {
+    global.setTimeout(() => {
+      throw error;
+    }, 0);
+  }
+  return true;
 }
 
 function ours(listener: object): void {
@@ -701,9 +746,14 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       const rejections = rejectionsFatal(proc);
       const onExit = (): void => hooks.exit();
       proc.on("beforeExit", onBeforeExit);
-      proc.on("uncaughtException", onException as (...a: never[]) => void);
+      // First among the crash listeners: Node removes a `once` listener
+      // before it calls it, so ours, run after it, would not count it.
+      const first = typeof proc.prependListener === "function"
+        ? proc.prependListener.bind(proc)
+        : proc.on.bind(proc);
+      first("uncaughtException", onException as (...a: never[]) => void);
       if (rejections) {
-        proc.on("unhandledRejection", onRejection as (...a: never[]) => void);
+        first("unhandledRejection", onRejection as (...a: never[]) => void);
       }
       proc.on("exit", onExit);
       return () => {
@@ -722,7 +772,8 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       afterFlush([proc.stdout, proc.stderr], then);
     },
     raise(signal) {
-      if (!windows) {
+      // As PID 1 the signal would be dropped: see Deno's raise() above.
+      if (!windows && proc.pid !== 1) {
         try {
           proc.kill(proc.pid, signal);
           return;

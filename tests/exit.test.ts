@@ -3,6 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -46,14 +47,34 @@ interface Child {
   done: Promise<Outcome>;
 }
 
-function run(script: string, args: string[], flags?: string[]): Child {
-  const [cmd, argv] = command(script, args, flags);
+/**
+ * `wrap`: a command line the child runs under, which starts it as its
+ * own child (`unshare --fork`): signals then go to that inner process.
+ */
+function run(
+  script: string,
+  args: string[],
+  flags?: string[],
+  wrap: string[] = [],
+): Child {
+  const [runtimePath, runtimeArgs] = command(script, args, flags);
+  const [cmd, argv] = wrap.length === 0
+    ? [runtimePath, runtimeArgs]
+    : [wrap[0], [...wrap.slice(1), runtimePath, ...runtimeArgs]];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   let since = Date.now();
   let signalled = false;
   const waiters: { line: string; resolve: () => void }[] = [];
+  // The wrapper's one child, from /proc (Linux, as `unshare` is).
+  const inner = (): number => {
+    const pid = child.pid as number;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim().split(" ");
+    assert.equal(children.length, 1, `children of the wrapper: ${children}`);
+    return Number(children[0]);
+  };
   const check = (): void => {
     const lines = stdout.split("\n");
     for (const w of waiters.splice(0)) {
@@ -102,7 +123,7 @@ ${stdout}${stderr}`),
       signalled = true;
       // process.kill rather than child.kill: Deno's child.kill() sends a
       // signal only once per child, and reports it as the child's end.
-      process.kill(child.pid as number, signal);
+      process.kill(wrap.length === 0 ? child.pid as number : inner(), signal);
     },
     holdOutput(ms) {
       child.stdout.pause();
@@ -121,8 +142,9 @@ async function scenario(
   name: string,
   signal?: NodeJS.Signals,
   flags?: string[],
+  wrap?: string[],
 ): Promise<Outcome> {
-  const child = run(fixture, [name], flags);
+  const child = run(fixture, [name], flags, wrap);
   await child.waitFor("ready");
   if (signal !== undefined) child.kill(signal);
   return await child.done;
@@ -166,6 +188,31 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       "outer 1",
     ]);
     assert.equal(o.signal, "SIGTERM");
+  });
+
+  it("ends with 128 + the signal's number as PID 1, where a signal sent to itself is dropped (a container without an init)", async () => {
+    // A PID namespace of its own, in a user namespace: no privilege needed.
+    const asPid1 = [
+      "unshare",
+      "--user",
+      "--map-root-user",
+      "--pid",
+      "--fork",
+      "--kill-child",
+    ];
+    for (
+      const [signal, status] of [["SIGTERM", 143], ["SIGINT", 130]] as const
+    ) {
+      const o = await scenario("nested", signal, [], asPid1);
+      assert.deepEqual(o.after, [
+        "inner 2",
+        "inner 1",
+        "outer 2",
+        "outer rollback",
+        "outer 1",
+      ]);
+      assert.deepEqual([o.code, o.signal], [status, null], o.stderr);
+    }
   });
 
   it("leaves SIGHUP alone unless the policy lists it", async () => {
@@ -1145,6 +1192,24 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
         assert.equal(o.code, 0);
       },
     );
+  }
+
+  for (
+    const [name, listener] of [
+      ["app-once-exception", "process.once('uncaughtException')"],
+      ["app-once-rejection", "process.once('unhandledRejection')"],
+      ["app-on-rejection", "process.on('unhandledRejection')"],
+    ]
+  ) {
+    it(`lets the application's ${listener}, added before binding, own the crash`, async () => {
+      const o = await scenario(name);
+      assert.deepEqual(o.after, [
+        "app handled: boom",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
   }
 
   it("reports an uncaught exception at the user's throw, not at a rethrow of ours", async () => {
