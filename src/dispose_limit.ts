@@ -376,6 +376,33 @@ function failed(error: unknown): Failed {
   return { error };
 }
 
+/** Whether the entry the loop took last is still running. */
+interface Awaiting {
+  running: boolean;
+}
+
+/**
+ * The reactions that take the outcome of the entry awaited: from then on
+ * it is no longer running, even before the loop has seen that (a stop in
+ * between keeps its error instead of naming it). Made here, apart from
+ * the loop, whose scope holds its storage: a member still running after
+ * a stop holds these, and must not keep the entries never started.
+ */
+function outcomeOf(
+  awaiting: Awaiting,
+): [() => undefined, (error: unknown) => Failed] {
+  return [
+    () => {
+      awaiting.running = false;
+      return undefined;
+    },
+    (error) => {
+      awaiting.running = false;
+      return { error };
+    },
+  ];
+}
+
 /** The outcome of an entry that finished when its call returned. */
 const finished: Promise<undefined> = Promise.resolve(undefined);
 
@@ -426,7 +453,7 @@ export async function unwindLimited(
   storage.begin();
   // Whether the entry storage.next() took last is being awaited, or is
   // being called (an abort can come from inside its synchronous part).
-  let running = false;
+  const awaiting: Awaiting = { running: false };
   let calling = false;
   let stopError: DisposeTimeoutError | null = null;
   let wake: (value: typeof STOP) => void = settled;
@@ -436,7 +463,7 @@ export async function unwindLimited(
     if (stopError !== null) return;
     // Awaiting a group: its members still running are named, and those it
     // will now never start come first among the entries never started.
-    const busy = running || calling;
+    const busy = awaiting.running || calling;
     const group = busy ? stopGroup(storage.takenValue()) : null;
     const runningNames = group !== null
       ? group.running
@@ -481,17 +508,7 @@ export async function unwindLimited(
   };
   const onAbort = (): void => giveUp("abort");
   let timer: unknown;
-  // The outcome of the entry awaited: from then on it is no longer
-  // running, even before the loop has seen that (a stop in between keeps
-  // its error instead of naming it).
-  const settledHere = (): undefined => {
-    running = false;
-    return undefined;
-  };
-  const failedHere = (error: unknown): Failed => {
-    running = false;
-    return { error };
-  };
+  const [settledHere, failedHere] = outcomeOf(awaiting);
 
   let error: unknown;
   let hasError = false;
@@ -536,7 +553,7 @@ export async function unwindLimited(
       storage,
       group !== null
         ? runningAtExit(group)
-        : running
+        : awaiting.running
         ? [storage.takenName()]
         : [],
       group,
@@ -603,7 +620,7 @@ export async function unwindLimited(
       // Only a thenable can still be running once the call returned: a
       // synchronous cleanup that returned is done, even while its result
       // is awaited.
-      running = took !== Took.FALLBACK && result !== null &&
+      awaiting.running = took !== Took.FALLBACK && result !== null &&
         (typeof result === "object" || typeof result === "function");
       let awaited: Promise<Failed | undefined> = finished;
       if (took !== Took.FALLBACK) {
@@ -629,7 +646,7 @@ export async function unwindLimited(
       // a turn later, so the stop waits that turn, and the error is kept.
       const stopped = stopError === null ? stop : aTurnLater();
       const outcome = await Promise.race([awaited, stopped]);
-      running = false;
+      awaiting.running = false;
       if (outcome !== undefined && outcome !== STOP) {
         if (storage.watcher !== null) {
           storage.nameFailure(outcome.error, storage.took);
