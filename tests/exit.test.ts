@@ -2,8 +2,7 @@
 // (tests/process/fixtures/child.ts) runs on the runtime running this suite.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -67,11 +66,17 @@ function run(
   let since = Date.now();
   let signalled = false;
   const waiters: { line: string; resolve: () => void }[] = [];
-  // The wrapper's one child, from /proc (Linux, as `unshare` is).
+  // The wrapper's one child, from /proc (Linux, as `unshare` is), read by
+  // `cat`: Deno lets only --allow-all read /proc, and --allow-run run it.
   const inner = (): number => {
     const pid = child.pid as number;
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .trim().split(" ");
+    const children = execFileSync(
+      "cat",
+      [`/proc/${pid}/task/${pid}/children`],
+      {
+        encoding: "utf8",
+      },
+    ).trim().split(" ");
     assert.equal(children.length, 1, `children of the wrapper: ${children}`);
     return Number(children[0]);
   };
