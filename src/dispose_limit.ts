@@ -166,11 +166,28 @@ export interface Limits {
 const MAX_TIMER = 2 ** 31 - 1;
 
 /**
+ * Whether `value`'s prototype is an `Object.prototype` (of any realm) or
+ * `null`. A proxy whose trap throws is not one.
+ */
+function plain(value: object): boolean {
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return proto === null || Object.getPrototypeOf(proto) === null;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Validates the options object given to `disposeAsync()` (anything else is
  * ignored there, as by the built-in): a TypeError or RangeError if bad,
- * `null` if it sets no limit.
+ * `null` if it sets no limit. Only a plain object (an object literal, or
+ * one without a prototype) is read as options: the built-in ignores its
+ * argument, and `promise.then(d.disposeAsync.bind(d))` may pass on any
+ * object (Node's `http.Server` has a `timeout` of 0).
  */
 export function limitsOf(options: object, method: string): Limits | null {
+  if (!plain(options)) return null;
   const { signal, timeout } = options as DisposeAsyncOptions;
   if (
     signal !== undefined &&

@@ -162,6 +162,29 @@ describe("disposeAsync({ timeout })", () => {
     }
   });
 
+  it("ignores an object that is not a plain one, such as a server passed on by then(), as the built-in ignores its argument", async () => {
+    class Server {
+      timeout = 0; // as on Node's http.Server
+      signal = "not a signal";
+    }
+    const settled = Promise.resolve(new Server());
+    const d = defer();
+    d.defer(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    assert.equal(await settled.then(d.disposeAsync.bind(d)), undefined);
+    assert.equal(d.disposed, true);
+    const g = defer().group();
+    g.defer(() => new Promise((resolve) => setTimeout(resolve, 20)));
+    assert.equal(await g.disposeAsync(new Server() as never), undefined);
+  });
+
+  it("takes options from an object without a prototype too", async () => {
+    const options = Object.assign(Object.create(null), { timeout: 10 });
+    const d = defer();
+    d.defer(never);
+    const e = await rejected(d.disposeAsync(options));
+    assert.ok(e instanceof DisposeTimeoutError);
+  });
+
   it("resolves on a disposed stack even when the options are bad, as without options", async () => {
     const d = defer();
     d.dispose();
