@@ -170,7 +170,11 @@ describe("disposeAsync({ timeout })", () => {
     const settled = Promise.resolve(new Server());
     const d = defer();
     d.defer(() => new Promise((resolve) => setTimeout(resolve, 20)));
-    assert.equal(await settled.then(d.disposeAsync.bind(d)), undefined);
+    // Typed as the built-in's, which takes anything (and ignores it).
+    const disposeAsync = d.disposeAsync.bind(d) as (
+      x: unknown,
+    ) => Promise<void>;
+    assert.equal(await settled.then(disposeAsync), undefined);
     assert.equal(d.disposed, true);
     const g = defer().group();
     g.defer(() => new Promise((resolve) => setTimeout(resolve, 20)));
