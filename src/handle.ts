@@ -49,8 +49,11 @@ export class Handle<R = unknown> implements DeferHandle<R> {
     const then = thenOf(result);
     if (then !== undefined) {
       observe(result, then);
+      // The promise is the cause, as for the stack's dispose(): its
+      // outcome is still there to await.
       throw new TypeError(
         "DeferHandle[Symbol.dispose](): the cleanup returned a promise, which `using` cannot await. Use `await using` or await handle.dispose()",
+        { cause: result },
       );
     }
   }

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, scope, setLeakCheck } from "../mod.ts";
-import { thrown } from "./helpers.ts";
+import { rejected, thrown } from "./helpers.ts";
 import { missingSymbols } from "../src/engine.ts";
 
 describe("DeferHandle", () => {
@@ -149,6 +149,15 @@ describe("DeferHandle as a disposable", () => {
     assert.ok(e instanceof TypeError);
     assert.match(e.message, /await using/);
     await new Promise((resolve) => setTimeout(resolve, 0)); // no unhandled rejection
+  });
+
+  it("keeps the async cleanup's promise as the cause of that TypeError, as dispose() does", async () => {
+    const late = new Error("late");
+    const h = defer().defer(async () => {
+      throw late;
+    });
+    const e = thrown(() => h[Symbol.dispose]()) as Error;
+    assert.equal(await rejected(e.cause as Promise<void>), late);
   });
 
   it("awaits an async cleanup through Symbol.asyncDispose", async () => {
