@@ -182,6 +182,16 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
   adopt<T>(value: T, onDispose: (value: T) => unknown): T;
 
   /**
+   * Adds `onDispose()` as a member, and returns a handle for it:
+   * {@linkcode DeferGroup.defer} without bound
+   * arguments, which takes an overloaded function as the built-in's
+   * `defer()` does.
+   *
+   * @param onDispose The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  defer<R>(onDispose: () => R): DeferHandle<R>;
+  /**
    * Adds a cleanup, `onDispose(...args)` with the arguments bound now, and
    * returns its {@linkcode DeferHandle}, as `DeferStack.defer()` does.
    * During the group's concurrent disposal a member is pending until it
@@ -811,6 +821,7 @@ class Group implements DeferGroup {
     return adoptEntry(storage, value, onDispose, "DeferGroup");
   }
 
+  defer<R>(onDispose: () => R): DeferHandle<R>;
   defer<A extends unknown[], R>(
     onDispose: (...args: A) => R,
     ...args: A

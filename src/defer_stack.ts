@@ -286,6 +286,16 @@ export class DeferStack {
   }
 
   /**
+   * Registers `onDispose()` to run when the stack is disposed, and returns
+   * a handle for the entry: {@linkcode DeferStack.defer} without bound
+   * arguments, which takes an overloaded function as the built-in's
+   * `defer()` does.
+   *
+   * @param onDispose The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  defer<R>(onDispose: () => R): DeferHandle<R>;
+  /**
    * Adds a cleanup to run at disposal as `onDispose(...args)`, `this`
    * undefined. The arguments are bound now, so a loop variable keeps the
    * value it had at registration. Under `disposeAsync()` the result is

@@ -49,6 +49,23 @@ describe("DeferHandle's types", () => {
     d.release();
   });
 
+  it("takes an overloaded cleanup without arguments, as the built-in's defer() does", () => {
+    function close(): string;
+    function close(force: boolean): string;
+    function close(force = false): string {
+      return force ? "closed by force" : "closed";
+    }
+    const d = defer();
+    const h = d.defer(close);
+    assert.equal(h.dispose(), "closed");
+    const g = defer().group();
+    assert.equal(g.defer(close).pending, true);
+    // Still an error: a cleanup that needs an argument, given none.
+    // @ts-expect-error: no overload takes (n: number) => number alone
+    d.defer((n: number) => n);
+    d.release();
+  });
+
   it("binds an overloaded cleanup through an arrow function", () => {
     function close(fd: number): string;
     function close(fd: number, force: boolean): string;
