@@ -27,7 +27,7 @@ import {
   SIGNALS,
 } from "./exit_runtime.ts";
 import {
-  failedIn,
+  failedName,
   notAwaited,
   Slots,
   Took,
@@ -1507,7 +1507,7 @@ function errorLines(error: unknown): string[] {
   if (
     (typeof error === "object" && error !== null) || typeof error === "function"
   ) {
-    name = failedIn.get(error);
+    name = failedName(error);
   }
   const where = name !== undefined && name !== "anonymous" ? `in ${name}` : "";
   const lines = [`  ${errorLine(error, where)}`];

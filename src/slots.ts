@@ -191,7 +191,34 @@ export const notAwaited: WeakMap<object, string> = new WeakMap();
  * with), for the exit report: recorded by watched loops only, on the
  * failure path, the innermost stack's name first.
  */
-export const failedIn: WeakMap<object, string> = new WeakMap();
+export const failedIn: WeakMap<object, FailedEntry> = new WeakMap();
+
+/**
+ * What an error came from: the entry's function or value, named only
+ * when a report asks (see {@linkcode failedName}), since reading a name
+ * runs the value's code (a getter, a proxy's trap), which the built-in's
+ * failure path never does.
+ */
+interface FailedEntry {
+  target: unknown;
+  took: number;
+}
+
+/**
+ * The name of the entry `error` came from, if a watched loop recorded
+ * one (see {@linkcode failedIn}); never throws.
+ */
+export function failedName(error: object): string | undefined {
+  const entry = failedIn.get(error);
+  if (entry === undefined) return undefined;
+  try {
+    return entry.took === Took.FUNCTION
+      ? functionName(entry.target)
+      : valueName(entry.target);
+  } catch {
+    return undefined; // a name that cannot be read: the report goes without
+  }
+}
 
 /**
  * `depth`: how many calls of entries made by watched loops (an exit-bound
@@ -901,12 +928,8 @@ export class Slots implements Tally {
       (typeof failure !== "object" || failure === null) &&
       typeof failure !== "function"
     ) return;
-    try {
-      if (!failedIn.has(failure)) {
-        failedIn.set(failure, this.nameAt(bottom, took));
-      }
-    } catch {
-      // A name that cannot be read: the report goes without it.
+    if (!failedIn.has(failure)) {
+      failedIn.set(failure, { target: this.targetAt(bottom, took), took });
     }
   }
 
@@ -1063,12 +1086,19 @@ export class Slots implements Tally {
    * running. For reports only.
    */
   nameAt(bottom: number, took: number): string {
+    const target = this.targetAt(bottom, took);
+    return took === Took.FUNCTION ? functionName(target) : valueName(target);
+  }
+
+  /**
+   * The function (`took` is `Took.FUNCTION`) or value of the record at
+   * `bottom`, read from the slots only.
+   */
+  targetAt(bottom: number, took: number): unknown {
     const k = this.chunkOf(bottom);
     const items = this.chunk(k);
     const at = bottom - this.baseOf(k);
-    return took === Took.FUNCTION
-      ? functionName(items[at])
-      : valueName(items[at + 1]);
+    return took === Took.FUNCTION ? items[at] : items[at + 1];
   }
 
   /**

@@ -93,6 +93,46 @@ describe("the exit option", () => {
     assert.throws(() => new DeferStack({ exit: 1 as never }), TypeError);
   });
 
+  it("reads nothing more of a failing value or cleanup than a plain stack does", async () => {
+    const traced = (log: string[]) => {
+      const handler: ProxyHandler<object> = {
+        get(target, key, receiver) {
+          log.push(`get ${String(key)}`);
+          return Reflect.get(target, key, receiver);
+        },
+        getPrototypeOf(target) {
+          log.push("getPrototypeOf");
+          return Reflect.getPrototypeOf(target);
+        },
+      };
+      const value: Disposable = new Proxy<Disposable>({
+        [Symbol.dispose](): void {
+          throw new Error("value");
+        },
+      }, handler);
+      const cleanup = new Proxy<() => never>(function cleanup(): never {
+        throw new Error("cleanup");
+      }, handler);
+      return { value, cleanup };
+    };
+    const run = async (exit: boolean, async: boolean): Promise<string[]> => {
+      const log: string[] = [];
+      const { value, cleanup } = traced(log);
+      const d = defer({ exit });
+      d.use(value);
+      d.defer(cleanup);
+      log.length = 0; // what disposal reads
+      await assert.rejects(async () => {
+        if (async) await d.disposeAsync();
+        else d.dispose();
+      });
+      return log;
+    };
+    for (const async of [false, true]) {
+      assert.deepEqual(await run(true, async), await run(false, async));
+    }
+  });
+
   it("is off with exit: false, so the stack behaves as any other", () => {
     const log: string[] = [];
     const d = defer({ exit: false });
