@@ -405,8 +405,10 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     raise(signal) {
       // The first process of a PID namespace (a container's entry point
       // without an init, as under `docker run` or Kubernetes) is never
-      // killed by a signal it sends itself: the kernel drops it.
-      if (!windows && deno.pid !== 1) {
+      // killed by a signal it sends itself: the kernel drops it, unless
+      // something listens to it. Only `process` listeners can be counted
+      // on Deno; one added with Deno.addSignalListener goes unseen.
+      if (!windows && (deno.pid !== 1 || processListeners(signal) > 0)) {
         try {
           // Needs no permission for the process's own pid (checked on
           // Deno 2.9: `--allow-run` is only asked for other pids).
@@ -597,6 +599,18 @@ interface Held {
   handed?: boolean;
 }
 
+/** How many listeners of `signal` Deno's `process` has (0 without one). */
+function processListeners(signal: string): number {
+  const proc = global.process;
+  try {
+    return proc !== undefined && typeof proc.listenerCount === "function"
+      ? proc.listenerCount(signal)
+      : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Deno hands an unhandled rejection that no `unhandledrejection` listener
  * prevented to the `unhandledRejection` listeners of its `process`, after
@@ -772,8 +786,9 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       afterFlush([proc.stdout, proc.stderr], then);
     },
     raise(signal) {
-      // As PID 1 the signal would be dropped: see Deno's raise() above.
-      if (!windows && proc.pid !== 1) {
+      // As PID 1 the signal would be dropped unless the application
+      // listens to it: see Deno's raise() above.
+      if (!windows && (proc.pid !== 1 || proc.listenerCount(signal) > 0)) {
         try {
           proc.kill(proc.pid, signal);
           return;

@@ -142,6 +142,20 @@ ${stdout}${stderr}`),
   };
 }
 
+/**
+ * A wrapper that runs the child as PID 1 of a PID namespace of its own (in
+ * a user namespace: no privilege needed), as a container without an init
+ * does.
+ */
+const asPid1 = [
+  "unshare",
+  "--user",
+  "--map-root-user",
+  "--pid",
+  "--fork",
+  "--kill-child",
+];
+
 /** Starts a fixture scenario, waits for "ready", sends `signal` if any. */
 async function scenario(
   name: string,
@@ -196,15 +210,6 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
   });
 
   it("ends with 128 + the signal's number as PID 1, where a signal sent to itself is dropped (a container without an init)", async () => {
-    // A PID namespace of its own, in a user namespace: no privilege needed.
-    const asPid1 = [
-      "unshare",
-      "--user",
-      "--map-root-user",
-      "--pid",
-      "--fork",
-      "--kill-child",
-    ];
     for (
       const [signal, status] of [["SIGTERM", 143], ["SIGINT", 130]] as const
     ) {
@@ -218,6 +223,13 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       ]);
       assert.deepEqual([o.code, o.signal], [status, null], o.stderr);
     }
+  });
+
+  it("as PID 1, still re-raises a signal the application listens to, whose listener then ends the process its way", async () => {
+    const o = await scenario("app-process-listener", "SIGINT", [], asPid1);
+    assert.ok(o.after.includes("cleanup ran"), o.after.join("\n"));
+    assert.equal(o.after.filter((l) => l === "app saw SIGINT").length, 2);
+    assert.equal(o.code, 7, o.stderr);
   });
 
   it("leaves SIGHUP alone unless the policy lists it", async () => {
