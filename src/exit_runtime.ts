@@ -613,8 +613,9 @@ function processListeners(signal: string): number {
 
 /**
  * Deno hands an unhandled rejection that no `unhandledrejection` listener
- * prevented to the `unhandledRejection` listeners of its `process`, after
- * the event's own listeners: held back by us, it never reaches them.
+ * prevented to the `unhandledRejection` listeners of its `process` (else
+ * to its `uncaughtException` ones), after the event's own listeners: held
+ * back by us, it never reaches them.
  * Whether the application has one, and if so, hands it over as Deno would
  * have (a listener that throws is an uncaught exception then).
  */
@@ -626,12 +627,17 @@ function toProcessListeners(
   const proc = global.process;
   if (
     proc === undefined || typeof proc.listeners !== "function" ||
-    typeof proc.emit !== "function" || !appListens(proc, "unhandledRejection")
+    typeof proc.emit !== "function"
   ) return false;
+  // Deno's order: `unhandledRejection` listeners, else `uncaughtException`
+  // ones, as Node does.
+  const rejection = appListens(proc, "unhandledRejection");
+  if (!rejection && !appListens(proc, "uncaughtException")) return false;
   if (mark.handed === true) return true;
   mark.handed = true;
   try {
-    proc.emit("unhandledRejection", reason, promise);
+    if (rejection) proc.emit("unhandledRejection", reason, promise);
+    else proc.emit("uncaughtException", reason, "unhandledRejection");
   } catch (error) {
     global.setTimeout(() => {
       throw error;
@@ -745,12 +751,21 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
           appListens(proc, "uncaughtException"),
         );
       };
+      // Node gives an unhandled rejection to `uncaughtException` listeners
+      // when no `unhandledRejection` listener takes it (first, under
+      // --unhandled-rejections=strict); ours takes it, so in the default
+      // mode it hands it over as Node would have. Bun does neither.
+      const toException = proc.versions?.bun === undefined;
+      const strict = rejectionsMode(proc) === "strict";
       const onRejection = (reason: unknown): void => {
-        hooks.crash(
-          "unhandledRejection",
-          reason,
-          appListens(proc, "unhandledRejection"),
-        );
+        let app = appListens(proc, "unhandledRejection");
+        if (!app && toException && appListens(proc, "uncaughtException")) {
+          app = true;
+          if (!strict && typeof proc.emit === "function") {
+            proc.emit("uncaughtException", reason, "unhandledRejection");
+          }
+        }
+        hooks.crash("unhandledRejection", reason, app);
       };
       ours(onException);
       ours(onRejection);
@@ -863,6 +878,18 @@ export function rejectionsFatal(proc: {
   execArgv?: readonly string[];
   env?: Record<string, string | undefined>;
 }): boolean {
+  const mode = rejectionsMode(proc);
+  return mode !== "warn" && mode !== "none" && mode !== "warn-with-error-code";
+}
+
+/**
+ * Node's `--unhandled-rejections` mode, from the command line and
+ * `NODE_OPTIONS`: `"throw"` unless set.
+ */
+function rejectionsMode(proc: {
+  execArgv?: readonly string[];
+  env?: Record<string, string | undefined>;
+}): string {
   const words = [
     ...(proc.env?.NODE_OPTIONS ?? "").split(/\s+/),
     ...(proc.execArgv ?? []),
@@ -876,5 +903,5 @@ export function rejectionsFatal(proc: {
       mode = words[++i];
     }
   }
-  return mode !== "warn" && mode !== "none" && mode !== "warn-with-error-code";
+  return mode;
 }

@@ -1229,6 +1229,35 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     });
   }
 
+  it("leaves an unhandled rejection to the application's uncaughtException listener where the runtime gives it one (Node, Deno; Bun crashes)", async () => {
+    const o = await scenario("app-exception-gets-rejection");
+    if (runtime === "bun") {
+      assert.deepEqual(o.after, ["cleanup ran"]);
+      assert.equal(o.code, 1);
+      return;
+    }
+    assert.deepEqual(o.after, [
+      "app handled: boom",
+      "alive, stack open: true",
+      "cleanup ran",
+    ]);
+    assert.equal(o.code, 0, o.stderr);
+  });
+
+  if (runtime === "node") {
+    it("leaves it to that listener under --unhandled-rejections=strict too, which gives it the rejection once", async () => {
+      const o = await scenario("app-exception-gets-rejection", undefined, [
+        "--unhandled-rejections=strict",
+      ]);
+      assert.deepEqual(o.after, [
+        "app handled: boom",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
+  }
+
   it("reports an uncaught exception at the user's throw, not at a rethrow of ours", async () => {
     const o = await scenario("uncaught");
     assert.match(o.stderr, /boom from a timer/);
