@@ -733,8 +733,10 @@ class Group implements DeferGroup {
   /**
    * The group this one is a member of, or `null` under a stack: a stack
    * being disposed closes every group below it, before it reaches them.
+   * Weak: a group kept for long must not keep the entries above it. Once
+   * that group is gone, so is its stack, which was then never disposed.
    */
-  #up: Group | null;
+  #up: WeakRef<Group> | null;
   /** The top slot of the group's own record among the parent's entries. */
   #top: number;
   #limit: number;
@@ -757,7 +759,7 @@ class Group implements DeferGroup {
 
   constructor(parent: Slots, limit: number, exit: number, up: Group | null) {
     this.#parent = parent;
-    this.#up = up;
+    this.#up = up === null ? null : new WeakRef(up);
     this.#limit = limit;
     this.#exit = exit;
     // Registered as d.use(group) would: both methods, read now.
@@ -779,10 +781,13 @@ class Group implements DeferGroup {
   /** Whether the stack or a group above this one is (being) disposed. */
   #closedAbove(): boolean {
     let parent = this.#parent;
-    for (let up = this.#up;; up = up.#up) {
+    let up = this.#up;
+    for (;;) {
       if (parent.unwinding || parent.retired) return true;
-      if (up === null) return false;
-      parent = up.#parent;
+      const group = up?.deref();
+      if (group === undefined) return false;
+      parent = group.#parent;
+      up = group.#up;
     }
   }
 

@@ -110,6 +110,21 @@ describe("memory", () => {
     assert.equal(hung.length, 1); // the stopped member is still running
   });
 
+  it("lets a nested group kept alone leave the entries above it to be collected", async () => {
+    let payload: object | undefined = { big: new Array(1000).fill(1) };
+    const ref = new WeakRef(payload);
+    let kept = (() => {
+      const d = defer();
+      d.adopt(payload, () => {});
+      return d.group().group();
+    })();
+    payload = undefined;
+    await settledHeap();
+    assert.equal(ref.deref(), undefined);
+    assert.equal(kept.disposed, false);
+    kept = undefined as never;
+  });
+
   it("keeps nothing of a use() whose dispose getter disposed the stack", async () => {
     const ran: string[] = [];
     const d = defer();
