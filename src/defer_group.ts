@@ -225,6 +225,15 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
     onDispose: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  /**
+   * {@linkcode DeferGroup.defer} of an overloaded function whose overloads
+   * return different types, without bound arguments: its handle's
+   * `dispose()` is typed `unknown`.
+   *
+   * @param onDispose The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  defer(onDispose: () => unknown): DeferHandle<unknown>;
 
   /**
    * Adds a member that runs only if the scope fails, as
@@ -831,6 +840,7 @@ class Group implements DeferGroup {
     onDispose: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  defer(onDispose: () => unknown): DeferHandle<unknown>;
   defer(onDispose: Callable): DeferHandle {
     const storage = this.#open("defer");
     if (typeof onDispose !== "function") {

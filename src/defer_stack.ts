@@ -335,6 +335,15 @@ export class DeferStack {
     onDispose: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  /**
+   * {@linkcode DeferStack.defer} of an overloaded function whose overloads
+   * return different types, without bound arguments: its handle's
+   * `dispose()` is typed `unknown`.
+   *
+   * @param onDispose The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  defer(onDispose: () => unknown): DeferHandle<unknown>;
   // The arguments are read from `arguments` rather than a rest parameter:
   // the common `defer(fn)` then allocates no array, and stores one slot.
   defer(onDispose: Callable): DeferHandle {

@@ -60,6 +60,17 @@ describe("DeferHandle's types", () => {
     assert.equal(h.dispose(), "closed");
     const g = defer().group();
     assert.equal(g.defer(close).pending, true);
+    // Overloads that return different types: the result is unknown.
+    function read(): string;
+    function read(n: number): number;
+    function read(n?: number): string | number {
+      return n ?? "all";
+    }
+    const r = d.defer(read).dispose();
+    const unknownResult: Equals<typeof r, unknown> = true;
+    assert.equal(unknownResult, true);
+    assert.equal(r, "all");
+    assert.equal(g.defer(read).pending, true);
     // Still an error: a cleanup that needs an argument, given none.
     // @ts-expect-error: no overload takes (n: number) => number alone
     d.defer((n: number) => n);
