@@ -22,7 +22,7 @@ export function missingSymbols(
   if (missing.length === 0) return null;
   return `@cleanup/defer needs ${
     missing.join(" and ")
-  } (explicit resource management), which this JavaScript engine does not have. Node 22 and later, Deno 2, Bun 1, Chrome and Edge 134 and Firefox 141 have them; elsewhere, load a polyfill of these symbols first.`;
+  } (explicit resource management), which this JavaScript engine does not have. Node 22 and later, Deno 2, Bun 1.0.23 and later, Chrome and Edge 134 and Firefox 141 have them; elsewhere, load a polyfill of these symbols first.`;
 }
 
 /** This engine's message: `null` where the package can run. */
