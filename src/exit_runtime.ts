@@ -66,8 +66,9 @@ export interface ProcessAdapter {
   listen(hooks: ExitHooks): () => void;
   /**
    * Calls `listener` synchronously as the process ends, whatever ends it
-   * (Node/Bun `exit`, Deno `unload`), and changes nothing else about how it
-   * ends: neither keeps the process alive nor holds back a crash.
+   * (Node/Bun `exit`, Deno `unload`, and before {@linkcode raise}), and
+   * changes nothing else about how it ends: neither keeps the process alive
+   * nor holds back a crash. It may be called twice.
    */
   atExit(listener: () => void): void;
   /**
@@ -313,6 +314,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       return undefined;
     },
     atExit(listener) {
+      atExitListeners.push(listener);
       global.addEventListener("unload", listener);
     },
     listen(hooks) {
@@ -403,6 +405,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       then(); // Deno writes stdout and stderr synchronously
     },
     raise(signal) {
+      beforeRaise();
       // The first process of a PID namespace (a container's entry point
       // without an init, as under `docker run` or Kubernetes) is never
       // killed by a signal it sends itself: the kernel drops it, unless
@@ -599,6 +602,28 @@ interface Held {
   handed?: boolean;
 }
 
+/**
+ * The listeners given to `atExit()`. Neither `exit` (Node, Bun) nor
+ * `unload` (Deno) fires when a signal raised again ends the process, so
+ * {@linkcode beforeRaise} calls them first.
+ */
+const atExitListeners: (() => void)[] = [];
+
+/**
+ * Calls the `atExit()` listeners before a signal is raised again: the
+ * process ends by it (unless a listener of the application's keeps it
+ * alive; a listener called here is one that can be called again then).
+ */
+function beforeRaise(): void {
+  for (const listener of atExitListeners) {
+    try {
+      listener();
+    } catch {
+      // the end goes on
+    }
+  }
+}
+
 /** How many listeners of `signal` Deno's `process` has (0 without one). */
 function processListeners(signal: string): number {
   const proc = global.process;
@@ -737,6 +762,7 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       return proc.listenerCount(signal);
     },
     atExit(listener) {
+      atExitListeners.push(listener);
       proc.on("exit", listener);
     },
     listen(hooks) {
@@ -801,6 +827,7 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       afterFlush([proc.stdout, proc.stderr], then);
     },
     raise(signal) {
+      beforeRaise();
       // As PID 1 the signal would be dropped unless the application
       // listens to it: see Deno's raise() above.
       if (!windows && (proc.pid !== 1 || proc.listenerCount(signal) > 0)) {

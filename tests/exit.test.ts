@@ -305,6 +305,16 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("reports a leak-checked stack still open when a signal's cleanup ends the process", async () => {
+    const o = await scenario("leak-at-signal", "SIGTERM");
+    assert.deepEqual(o.after, ["exit cleanup ran"]);
+    assert.equal(o.signal, "SIGTERM");
+    assert.match(
+      o.stderr,
+      /^@cleanup\/defer: a DeferStack was still open when the process ended with 1 pending cleanup\(s\) that never ran\./,
+    );
+  });
+
   it("reports a leak-checked stack still open at the end, and leaves the status alone", async () => {
     const o = await scenario("leak-at-exit");
     assert.equal(o.code, 0);
