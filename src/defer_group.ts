@@ -1045,6 +1045,11 @@ class Group implements DeferGroup {
   }
 
   /** See {@linkcode stopGroup}. */
+  /** Whether `value` is a group: a brand check, as in `stop()`. */
+  static is(value: unknown): boolean {
+    return Group.#isGroup(value);
+  }
+
   static stop(value: unknown): Stopped | null {
     // A brand check: `instanceof` would run a proxy's getPrototypeOf trap,
     // inside a deadline's timer or abort listener, where a throw is fatal.
@@ -1171,6 +1176,11 @@ export function commitGroups(parent: Slots): number {
  */
 export function stopGroup(value: unknown): Stopped | null {
   return Group.stop(value);
+}
+
+/** Whether `value` is a group (`d.group()`), without running its code. */
+export function isGroup(value: unknown): boolean {
+  return Group.is(value);
 }
 
 /**

@@ -24,6 +24,7 @@ import { describe } from "./describe.ts";
 import { type AbortSignalLike, clearTimer, setTimer } from "./exit_runtime.ts";
 import {
   dropGroups,
+  isGroup,
   runningAtExit,
   stopGroup,
   type Stopped,
@@ -523,7 +524,25 @@ export async function unwindLimited(
     );
     wake(STOP);
   };
-  const onAbort = (): void => giveUp("abort");
+  // An abort or the deadline while an entry's promise is awaited gives up
+  // a turn later: an outcome that came in the same task as the stop (the
+  // promise settled, then the abort) is then taken first, and the cleanup
+  // is not named as running. One from inside an entry's call, or while a
+  // group is awaited (whose members say themselves what still runs),
+  // gives up at once.
+  let stopping: "timeout" | "abort" | null = null;
+  const decide = (): void => {
+    if (stopping !== null && !done) giveUp(stopping);
+  };
+  const stopSoon = (reason: "timeout" | "abort"): void => {
+    if (stopping !== null || stopError !== null) return;
+    if (calling || !awaiting.running || isGroup(storage.takenValue())) {
+      return giveUp(reason);
+    }
+    stopping = reason;
+    void LoadedPromise.resolve().then(decide);
+  };
+  const onAbort = (): void => stopSoon("abort");
   let timer: unknown;
   const [settledHere, failedHere] = outcomeOf(awaiting);
 
@@ -562,6 +581,8 @@ export async function unwindLimited(
   const drain = (slots: Slots): void =>
     drainSync(slots, fail, stoppedGroup?.kept);
   const finishSync = (starts: RestStarts): SyncRest => {
+    // The process is ending now: no turn comes for the stop to wait.
+    decide();
     takeGroupFailure();
     // An entry still inside its call is the one that exited: `running`
     // is false then. So is a group's member (see `runningAtExit()`).
@@ -606,7 +627,7 @@ export async function unwindLimited(
       }
     }
     if (stopError === null && timeout !== Infinity) {
-      timer = setTimer(() => giveUp("timeout"), timeout);
+      timer = setTimer(() => stopSoon("timeout"), timeout);
     }
     let hasAwaited = false;
     while (stopError === null) {
@@ -661,7 +682,9 @@ export async function unwindLimited(
       // there): a result already rejected by then (an async cleanup that
       // threw after the abort, a `then` getter that threw) is observed only
       // a turn later, so the stop waits that turn, and the error is kept.
-      const stopped = stopError === null ? stop : aTurnLater();
+      const stopped = stopError === null && stopping === null
+        ? stop
+        : aTurnLater();
       const outcome = await Promise.race([awaited, stopped]);
       awaiting.running = false;
       if (outcome !== undefined && outcome !== STOP) {

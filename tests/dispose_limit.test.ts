@@ -354,6 +354,24 @@ describe("disposeAsync({ signal })", () => {
     assert.match(e.error.message, /no cleanup was running/);
   });
 
+  it("names no cleanup as running when its promise settled in the same task as the abort, keeping its error", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    const failure = new Error("close failed");
+    let fail = (_: Error): void => {};
+    d.defer(function close() {
+      return new Promise((_, reject) => (fail = reject));
+    });
+    setTimeout(() => {
+      fail(failure);
+      ac.abort();
+    }, 10);
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof SuppressedError);
+    assert.equal(e.suppressed, failure);
+    assert.deepEqual((e.error as DisposeTimeoutError).running, []);
+  });
+
   it("names a cleanup whose promise was still pending at the abort, and ignores its outcome", async () => {
     const ac = new AbortController();
     const d = defer();
