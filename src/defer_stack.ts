@@ -7,6 +7,7 @@
 
 import type { DeferHandle } from "./defer_handle.ts";
 import {
+  callerFrames,
   leakCheckDefault,
   type LeakCheckOption,
   leakHandlerFor,
@@ -202,7 +203,8 @@ export class DeferStack {
           this,
           (this.#storage as Slots).separateTally(),
           handler,
-          undefined,
+          // From the caller of defer(), or of the constructor.
+          callerFrames([defer, DeferStack]),
           exit,
         ),
         exit,

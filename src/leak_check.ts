@@ -122,15 +122,44 @@ if (ownDirectory.startsWith("file://")) {
   ownPrefixes.push(decodeURIComponent(ownDirectory.slice("file://".length)));
 }
 
-/** The frames of the current stack trace outside this library. */
-function callerFrames(): string {
-  const frames = (new Error().stack ?? "").split("\n").slice(1);
-  return frames
-    .map((frame) => frame.trim())
-    .filter((frame) =>
-      frame !== "" && !ownPrefixes.some((prefix) => frame.includes(prefix))
-    )
+/** A function or a class: where `captureStackTrace()` may cut a trace. */
+type AnyFunction =
+  | ((...args: never[]) => unknown)
+  | (abstract new (...args: never[]) => unknown);
+
+const captureStackTrace = (Error as {
+  captureStackTrace?: (holder: object, below: AnyFunction) => void;
+}).captureStackTrace;
+
+/**
+ * The frames of the current stack trace below the first of `below` that
+ * is being called (V8 and JavaScriptCore can cut a trace there), else
+ * those outside this library's files: a bundle puts this library in the
+ * application's file, where only the cut tells its frames apart.
+ */
+export function callerFrames(below: readonly AnyFunction[] = []): string {
+  if (typeof captureStackTrace === "function") {
+    for (const fn of below) {
+      const holder: { stack?: string } = {};
+      try {
+        captureStackTrace(holder, fn);
+      } catch {
+        break;
+      }
+      const frames = framesOf(holder.stack);
+      if (frames.length > 0) return frames.join("\n");
+    }
+  }
+  return framesOf(new Error().stack)
+    .filter((frame) => !ownPrefixes.some((prefix) => frame.includes(prefix)))
     .join("\n");
+}
+
+/** A trace's frames, one per line, trimmed: its first line is the error. */
+function framesOf(stack: unknown): string[] {
+  if (typeof stack !== "string") return [];
+  return stack.split("\n").slice(1).map((frame) => frame.trim())
+    .filter((frame) => frame !== "");
 }
 
 /** The handler every new stack gets unless its options say otherwise. */
@@ -218,7 +247,7 @@ export function watch(
   stack: object,
   tally: { readonly live: number },
   handler: LeakHandler,
-  createdAt: string = callerFrames(),
+  createdAt: string,
   exitBound = false,
 ): LeakWatch {
   const w: LeakWatch = { tally, createdAt, handler, exitBound };

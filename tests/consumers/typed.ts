@@ -84,8 +84,26 @@ const asyncLog: string[] = [];
 }
 assert.deepEqual(asyncLog, ["async cleanup"]);
 
+// The leak check says where a forgotten stack was created, bundled too
+// (where this package shares the application's file).
+const leaks: string[] = [];
+function openAndForget(): void {
+  const d = defer({ leakCheck: (report) => leaks.push(report.createdAt) });
+  d.defer(() => {});
+  (globalThis as Record<string, unknown>).forgotten = d;
+}
+openAndForget();
+let finished = false;
+// Reports of stacks still open come as the process ends.
+process.on("exit", () => {
+  assert.match(leaks[0] ?? "no report", /openAndForget/);
+  if (finished) {
+    console.log(`typed consumer on Node ${process.versions.node}: ok`);
+  }
+});
+
 const n: number = scope(() => 1);
 const p: Promise<string> = scope(async () => "x");
 assert.equal(n, 1);
 assert.equal(await p, "x");
-console.log(`typed consumer on Node ${process.versions.node}: ok`);
+finished = true;
