@@ -372,6 +372,20 @@ describe("disposeAsync({ signal })", () => {
     assert.deepEqual((e.error as DisposeTimeoutError).running, []);
   });
 
+  it("names no cleanup as running when it returned a plain object and the abort came from a microtask it queued", async () => {
+    const ac = new AbortController();
+    const d = defer();
+    d.defer(function older() {});
+    d.defer(function closeServer() {
+      queueMicrotask(() => ac.abort());
+      return new Map(); // not a thenable: done when the call returned
+    });
+    const e = await rejected(d.disposeAsync({ signal: ac.signal }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, []);
+    assert.deepEqual(e.notStarted, ["older"]);
+  });
+
   it("names a cleanup whose promise was still pending at the abort, and ignores its outcome", async () => {
     const ac = new AbortController();
     const d = defer();
