@@ -416,7 +416,7 @@ function outcomeOf(
     },
     (error) => {
       awaiting.running = false;
-      return { error };
+      return failed(error);
     },
   ];
 }
