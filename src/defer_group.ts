@@ -236,6 +236,15 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
   defer(onDispose: () => unknown): DeferHandle<unknown>;
 
   /**
+   * Registers `onFailure()` to run only if the scope fails, and returns a
+   * handle for the entry: {@linkcode DeferGroup.onFailure} without bound
+   * arguments, which takes an overloaded function as `defer()` does.
+   *
+   * @param onFailure The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  onFailure<R>(onFailure: () => R): DeferHandle<R>;
+  /**
    * Adds a member that runs only if the scope fails, as
    * `DeferStack.onFailure()` does: unless {@linkcode DeferGroup.commit} or
    * the parent's `commit()` was called first.
@@ -265,6 +274,15 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
     onFailure: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  /**
+   * {@linkcode DeferGroup.onFailure} of an overloaded function whose overloads
+   * return different types, without bound arguments: its handle's
+   * `dispose()` is typed `unknown`.
+   *
+   * @param onFailure The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  onFailure(onFailure: () => unknown): DeferHandle<unknown>;
 
   /**
    * Declares success for the group's members: every pending failure-only
@@ -858,10 +876,12 @@ class Group implements DeferGroup {
     return new Handle(storage, top);
   }
 
+  onFailure<R>(onFailure: () => R): DeferHandle<R>;
   onFailure<A extends unknown[], R>(
     onFailure: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  onFailure(onFailure: () => unknown): DeferHandle<unknown>;
   onFailure(onFailure: Callable): DeferHandle {
     const storage = this.#open("onFailure");
     if (typeof onFailure !== "function") {
@@ -1044,12 +1064,12 @@ class Group implements DeferGroup {
     if (failed !== null) throw failed.error;
   }
 
-  /** See {@linkcode stopGroup}. */
   /** Whether `value` is a group: a brand check, as in `stop()`. */
   static is(value: unknown): boolean {
     return Group.#isGroup(value);
   }
 
+  /** See {@linkcode stopGroup}. */
   static stop(value: unknown): Stopped | null {
     // A brand check: `instanceof` would run a proxy's getPrototypeOf trap,
     // inside a deadline's timer or abort listener, where a throw is fatal.

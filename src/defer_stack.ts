@@ -367,6 +367,15 @@ export class DeferStack {
   }
 
   /**
+   * Registers `onFailure()` to run only if the scope fails, and returns a
+   * handle for the entry: {@linkcode DeferStack.onFailure} without bound
+   * arguments, which takes an overloaded function as `defer()` does.
+   *
+   * @param onFailure The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  onFailure<R>(onFailure: () => R): DeferHandle<R>;
+  /**
    * Adds a cleanup that runs only if the scope fails: at disposal, in the
    * same last-in, first-out order as every other entry, unless
    * {@linkcode DeferStack.commit} was called first. Arguments are bound
@@ -412,6 +421,15 @@ export class DeferStack {
     onFailure: (...args: A) => R,
     ...args: A
   ): DeferHandle<R>;
+  /**
+   * {@linkcode DeferStack.onFailure} of an overloaded function whose overloads
+   * return different types, without bound arguments: its handle's
+   * `dispose()` is typed `unknown`.
+   *
+   * @param onFailure The cleanup.
+   * @returns A {@linkcode DeferHandle} for this entry.
+   */
+  onFailure(onFailure: () => unknown): DeferHandle<unknown>;
   onFailure(onFailure: Callable): DeferHandle {
     const storage = this.#storage;
     if (storage === null) throw disposedError("onFailure");

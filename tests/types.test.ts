@@ -71,6 +71,10 @@ describe("DeferHandle's types", () => {
     assert.equal(unknownResult, true);
     assert.equal(r, "all");
     assert.equal(g.defer(read).pending, true);
+    // onFailure() takes them as defer() does.
+    assert.equal(d.onFailure(close).pending, true);
+    assert.equal(d.onFailure(read).pending, true);
+    assert.equal(g.onFailure(read).pending, true);
     // Still an error: a cleanup that needs an argument, given none.
     // @ts-expect-error: no overload takes (n: number) => number alone
     d.defer((n: number) => n);
