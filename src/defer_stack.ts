@@ -8,6 +8,7 @@
 import type { DeferHandle } from "./defer_handle.ts";
 import {
   callerFrames,
+  createsStacks,
   leakCheckDefault,
   type LeakCheckOption,
   leakHandlerFor,
@@ -203,8 +204,8 @@ export class DeferStack {
           this,
           (this.#storage as Slots).separateTally(),
           handler,
-          // From the caller of defer(), or of the constructor.
-          callerFrames([defer, DeferStack]),
+          // From the caller of defer() or scope(), or of the constructor.
+          callerFrames(DeferStack),
           exit,
         ),
         exit,
@@ -895,6 +896,7 @@ Object.defineProperties(DeferStack.prototype, {
 export function defer(options?: DeferOptions): DeferStack {
   return new DeferStack(options);
 }
+createsStacks(defer);
 
 function disposedError(method: string): ReferenceError {
   return new ReferenceError(

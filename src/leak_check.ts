@@ -132,14 +132,26 @@ const captureStackTrace = (Error as {
 }).captureStackTrace;
 
 /**
- * The frames of the current stack trace below the first of `below` that
- * is being called (V8 and JavaScriptCore can cut a trace there), else
- * those outside this library's files: a bundle puts this library in the
- * application's file, where only the cut tells its frames apart.
+ * The functions through which the application creates stacks (`defer()`,
+ * `scope()`), innermost first: a creation trace starts at their caller.
  */
-export function callerFrames(below: readonly AnyFunction[] = []): string {
+const entryPoints: AnyFunction[] = [];
+
+/** Adds `fn` to the entry points, after those added before. */
+export function createsStacks(fn: AnyFunction): void {
+  entryPoints.push(fn);
+}
+
+/**
+ * The frames of the current stack trace below the innermost entry point
+ * being called, else below `last` (V8 and JavaScriptCore can cut a trace
+ * at a function), else those outside this library's files: a bundle puts
+ * this library in the application's file, where only the cut tells its
+ * frames apart.
+ */
+export function callerFrames(last: AnyFunction): string {
   if (typeof captureStackTrace === "function") {
-    for (const fn of below) {
+    for (const fn of [...entryPoints, last]) {
       const holder: { stack?: string } = {};
       try {
         captureStackTrace(holder, fn);

@@ -8,6 +8,7 @@ import { type DeferOptions, DeferStack } from "./defer_stack.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { readThen } from "./thenable.ts";
+import { createsStacks } from "./leak_check.ts";
 
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
@@ -104,6 +105,7 @@ export function scope<T>(
   stack.dispose();
   return result;
 }
+createsStacks(scope);
 
 type Then = (
   this: unknown,

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import {
   defer,
-  type DeferStack,
+  DeferStack,
   type LeakCheckOption,
   type LeakReport,
+  scope,
   setLeakCheck,
 } from "../mod.ts";
 import { forceGc } from "./helpers.ts";
@@ -59,6 +60,26 @@ describe("the leak check", () => {
       frames.every((frame) => !/DeferStack|src\/\w+\.ts/.test(frame)),
       frames.join("\n"),
     );
+  });
+
+  it("starts the trace at the caller of scope() for the stack scope() creates, or of new DeferStack()", async () => {
+    const reports: LeakReport[] = [];
+    const onLeak = (r: LeakReport) => reports.push(r);
+    function startedWorker(): void {
+      void scope((d) => {
+        d.defer(() => {});
+        return new Promise(() => {}); // never settles: the stack stays open
+      }, { leakCheck: onLeak });
+    }
+    function constructedHere(): void {
+      new DeferStack({ leakCheck: onLeak }).defer(() => {});
+    }
+    startedWorker();
+    constructedHere();
+    await collectUntil(() => reports.length > 1);
+    const firsts = reports.map((r) => r.createdAt.split("\n")[0]).sort();
+    assert.match(firsts[0], /^at constructedHere /);
+    assert.match(firsts[1], /^at startedWorker /);
   });
 
   it("stays silent for stacks that were disposed, released or moved", async () => {
