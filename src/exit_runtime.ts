@@ -405,13 +405,16 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
       then(); // Deno writes stdout and stderr synchronously
     },
     raise(signal) {
-      beforeRaise();
       // The first process of a PID namespace (a container's entry point
       // without an init, as under `docker run` or Kubernetes) is never
       // killed by a signal it sends itself: the kernel drops it, unless
       // something listens to it. Only `process` listeners can be counted
       // on Deno; one added with Deno.addSignalListener goes unseen.
-      if (!windows && (deno.pid !== 1 || processListeners(signal) > 0)) {
+      const app = processListeners(signal) > 0;
+      if (!windows && (deno.pid !== 1 || app)) {
+        // The signal ends the process, unless the application listens:
+        // it then decides, and `unload` comes if it ends.
+        if (!app) beforeRaise();
         try {
           // Needs no permission for the process's own pid (checked on
           // Deno 2.9: `--allow-run` is only asked for other pids).
@@ -607,7 +610,26 @@ interface Held {
  * `unload` (Deno) fires when a signal raised again ends the process, so
  * {@linkcode beforeRaise} calls them first.
  */
-const atExitListeners: (() => void)[] = [];
+const atExitListeners: (() => void)[] = sharedAtExit();
+
+/**
+ * The `atExit()` listeners of every copy of this package in the process
+ * (two versions side by side): whichever copy raises the signal calls
+ * them all.
+ */
+function sharedAtExit(): (() => void)[] {
+  const key = Symbol.for("@cleanup/defer/atExit");
+  const holder = globalThis as unknown as Record<symbol, unknown>;
+  const found = holder[key];
+  if (Array.isArray(found)) return found;
+  const listeners: (() => void)[] = [];
+  try {
+    Object.defineProperty(holder, key, { value: listeners });
+  } catch {
+    // a frozen global: this copy's own list
+  }
+  return listeners;
+}
 
 /**
  * Calls the `atExit()` listeners before a signal is raised again: the
@@ -827,10 +849,11 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       afterFlush([proc.stdout, proc.stderr], then);
     },
     raise(signal) {
-      beforeRaise();
       // As PID 1 the signal would be dropped unless the application
       // listens to it: see Deno's raise() above.
-      if (!windows && (proc.pid !== 1 || proc.listenerCount(signal) > 0)) {
+      const app = proc.listenerCount(signal) > 0;
+      if (!windows && (proc.pid !== 1 || app)) {
+        if (!app) beforeRaise(); // as in Deno's raise() above
         try {
           proc.kill(proc.pid, signal);
           return;

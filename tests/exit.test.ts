@@ -315,6 +315,26 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     );
   });
 
+  it("reports no leak when the application's own listener keeps the process alive after the signal and disposes the stack", async () => {
+    const o = await scenario("leak-app-keeps-alive", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "exit cleanup ran",
+      "kept: cleaned up by the app",
+    ]);
+    assert.equal(o.code, 0);
+    assert.doesNotMatch(o.stderr, /still open/);
+  });
+
+  it("reports a leak-checked stack of another copy of the package when a signal's cleanup ends the process", async () => {
+    const o = await scenario("leak-other-copy", "SIGTERM");
+    assert.deepEqual(o.after, ["exit cleanup ran"]);
+    assert.equal(o.signal, "SIGTERM");
+    assert.match(
+      o.stderr,
+      /a DeferStack was still open when the process ended with 1 pending/,
+    );
+  });
+
   it("reports a leak-checked stack still open at the end, and leaves the status alone", async () => {
     const o = await scenario("leak-at-exit");
     assert.equal(o.code, 0);
