@@ -682,15 +682,72 @@ function toProcessListeners(
   if (!rejection && !appListens(proc, "uncaughtException")) return false;
   if (mark.handed === true) return true;
   mark.handed = true;
-  try {
-    if (rejection) proc.emit("unhandledRejection", reason, promise);
-    else proc.emit("uncaughtException", reason, "unhandledRejection");
-  } catch (error) {
+  let threw: { error: unknown } | null = null;
+  if (rejection) {
+    try {
+      proc.emit("unhandledRejection", reason, promise);
+    } catch (error) {
+      threw = { error };
+    }
+  } else threw = emitUncaught(proc, reason);
+  if (threw !== null) {
+    const error = threw.error;
     global.setTimeout(() => {
       throw error;
     }, 0);
   }
   return true;
+}
+
+/**
+ * Gives an unhandled rejection to the `uncaughtException` listeners as
+ * Node does when no `unhandledRejection` listener takes it: the monitors
+ * first, a reason that is not an error wrapped in one, origin
+ * `"unhandledRejection"`. What a listener threw, if one did.
+ */
+function emitUncaught(
+  proc: NodeProcessLike,
+  reason: unknown,
+): { error: unknown } | null {
+  const error = isError(reason) ? reason : unhandledRejectionError(reason);
+  try {
+    proc.emit?.("uncaughtExceptionMonitor", error, "unhandledRejection");
+    proc.emit?.("uncaughtException", error, "unhandledRejection");
+    return null;
+  } catch (thrown) {
+    return { error: thrown };
+  }
+}
+
+/** Whether `value` is an error, without running a proxy's traps. */
+function isError(value: unknown): boolean {
+  const test = (Error as { isError?: (value: unknown) => boolean }).isError;
+  if (typeof test === "function") return test(value);
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** Node's error for a rejection with a reason that is not an error. */
+function unhandledRejectionError(reason: unknown): Error {
+  let text: string;
+  try {
+    text = String(reason);
+  } catch {
+    text = UNREADABLE;
+  }
+  const error = new Error(
+    `This error originated either by throwing inside of an async function without a catch block, or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${text}".`,
+  );
+  error.name = "UnhandledPromiseRejection";
+  Object.defineProperty(error, "code", {
+    value: "ERR_UNHANDLED_REJECTION",
+    writable: true,
+    configurable: true,
+  });
+  return error;
 }
 
 function ours(listener: object): void {
@@ -792,12 +849,14 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       // A listener of the application's means Node never crashes by
       // default: the crash is its business. Ours are marked, another copy
       // of this package's too (see `OURS`): those do not count.
+      // The last crash a listener of the application's took: under
+      // --unhandled-rejections=strict, the rejection that follows it is
+      // the application's too, even once a `once` listener is gone.
+      let taken: { error: unknown } | null = null;
       const onException = (error: unknown): void => {
-        hooks.crash(
-          "uncaughtException",
-          error,
-          appListens(proc, "uncaughtException"),
-        );
+        const app = appListens(proc, "uncaughtException");
+        if (app) taken = { error };
+        hooks.crash("uncaughtException", error, app);
       };
       // Node gives an unhandled rejection to `uncaughtException` listeners
       // when no `unhandledRejection` listener takes it (first, under
@@ -807,10 +866,16 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       const strict = rejectionsMode(proc) === "strict";
       const onRejection = (reason: unknown): void => {
         let app = appListens(proc, "unhandledRejection");
-        if (!app && toException && appListens(proc, "uncaughtException")) {
-          app = true;
-          if (!strict && typeof proc.emit === "function") {
-            proc.emit("uncaughtException", reason, "unhandledRejection");
+        if (!app && toException) {
+          if (strict) app = taken !== null && taken.error === reason;
+          else if (appListens(proc, "uncaughtException")) {
+            app = true;
+            const threw = emitUncaught(proc, reason);
+            if (threw !== null) {
+              // As Node ends on a throw from such a listener.
+              reportCrash("uncaughtException", threw.error);
+              afterFlush([proc.stdout, proc.stderr], () => proc.exit(7));
+            }
           }
         }
         hooks.crash("unhandledRejection", reason, app);

@@ -1274,7 +1274,35 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 0, o.stderr);
   });
 
+  it("gives that listener a reason that is not an error wrapped as the runtime wraps it, after the monitors (Node, Deno)", async () => {
+    const o = await scenario("app-exception-gets-reason");
+    if (runtime === "bun") {
+      assert.deepEqual(o.after, ["cleanup ran"]);
+      assert.equal(o.code, 1);
+      return;
+    }
+    assert.deepEqual(o.after, [
+      "monitor: unhandledRejection",
+      "app handled: UnhandledPromiseRejection ERR_UNHANDLED_REJECTION unhandledRejection",
+      "alive, stack open: true",
+      "cleanup ran",
+    ]);
+    assert.equal(o.code, 0, o.stderr);
+  });
+
   if (runtime === "node") {
+    it("leaves it to a once listener under --unhandled-rejections=strict, gone by the time the rejection follows", async () => {
+      const o = await scenario("app-once-exception-gets-rejection", undefined, [
+        "--unhandled-rejections=strict",
+      ]);
+      assert.deepEqual(o.after, [
+        "app handled: boom",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
+
     it("leaves it to that listener under --unhandled-rejections=strict too, which gives it the rejection once", async () => {
       const o = await scenario("app-exception-gets-rejection", undefined, [
         "--unhandled-rejections=strict",
