@@ -97,7 +97,11 @@ export class DisposeTimeoutError extends Error {
    * The names of the cleanups still running when disposal stopped waiting:
    * at most one for a stack, whose entries run one at a time, but every
    * member still running when it was awaiting a group (`d.group()`),
-   * nested groups included; empty if it stopped between entries.
+   * nested groups included; empty if it stopped between entries. A
+   * cleanup whose native promise settled in the same task as the stop is
+   * not named (its error, if any, is kept); one whose outcome takes longer
+   * to arrive (a thenable, a promise of a subclass, an async function yet
+   * to resume) is.
    */
   readonly running: readonly string[];
   /**
