@@ -841,12 +841,16 @@ function copies(): Copies {
     return shared = found;
   }
   shared = { ending: 0, ends: [] };
-  Object.defineProperty(globalThis, key, {
-    value: shared,
-    writable: false,
-    enumerable: false,
-    configurable: true,
-  });
+  try {
+    Object.defineProperty(globalThis, key, {
+      value: shared,
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
+  } catch {
+    // A frozen global: this copy keeps its own record.
+  }
   return shared;
 }
 

@@ -232,6 +232,12 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 7, o.stderr);
   });
 
+  it("still ends as killed by the signal when the global object is frozen", async () => {
+    const o = await scenario("frozen-global", "SIGTERM");
+    assert.deepEqual(o.after, ["cleanup ran"]);
+    assert.equal(o.signal, "SIGTERM", o.stderr);
+  });
+
   it("leaves SIGHUP alone unless the policy lists it", async () => {
     const o = await scenario("nested", "SIGHUP");
     assert.deepEqual(o.after, []);
