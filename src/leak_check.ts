@@ -133,38 +133,52 @@ const captureStackTrace = (Error as {
 
 /**
  * The functions through which the application creates stacks (`defer()`,
- * `scope()`), innermost first: a creation trace starts at their caller.
+ * `scope()`): a creation trace starts at their caller when one of them
+ * called the constructor.
  */
 const entryPoints: AnyFunction[] = [];
 
-/** Adds `fn` to the entry points, after those added before. */
+/** Adds `fn` to the entry points. */
 export function createsStacks(fn: AnyFunction): void {
   entryPoints.push(fn);
 }
 
 /**
- * The frames of the current stack trace below the innermost entry point
- * being called, else below `last` (V8 and JavaScriptCore can cut a trace
- * at a function), else those outside this library's files: a bundle puts
- * this library in the application's file, where only the cut tells its
- * frames apart.
+ * The frames of the current stack trace from the caller of the stack's
+ * creation: of the entry point that called `constructor` (`defer()`,
+ * `scope()`), else of `constructor` itself. Engines that can cut a trace
+ * at a function (V8, JavaScriptCore) cut it there; elsewhere the frames
+ * of this library's files are left out, which a bundle (this library in
+ * the application's file) would not tell apart.
  */
-export function callerFrames(last: AnyFunction): string {
-  if (typeof captureStackTrace === "function") {
-    for (const fn of [...entryPoints, last]) {
-      const holder: { stack?: string } = {};
-      try {
-        captureStackTrace(holder, fn);
-      } catch {
-        break;
+export function callerFrames(constructor: AnyFunction): string {
+  const below = framesBelow(constructor);
+  if (below.length > 0) {
+    // An entry point called the constructor when its caller's frame
+    // comes right after the constructor's caller's (the entry point's).
+    for (const entry of entryPoints) {
+      const frames = framesBelow(entry);
+      if (frames.length > 0 && frames[0] === below[1]) {
+        return frames.join("\n");
       }
-      const frames = framesOf(holder.stack);
-      if (frames.length > 0) return frames.join("\n");
     }
+    return below.join("\n");
   }
   return framesOf(new Error().stack)
     .filter((frame) => !ownPrefixes.some((prefix) => frame.includes(prefix)))
     .join("\n");
+}
+
+/** The frames below the innermost call of `fn`: none where unsupported. */
+function framesBelow(fn: AnyFunction): string[] {
+  if (typeof captureStackTrace !== "function") return [];
+  const holder: { stack?: string } = {};
+  try {
+    captureStackTrace(holder, fn);
+  } catch {
+    return [];
+  }
+  return framesOf(holder.stack);
 }
 
 /** A trace's frames, one per line, trimmed: its first line is the error. */

@@ -63,23 +63,35 @@ describe("the leak check", () => {
   });
 
   it("starts the trace at the caller of scope() for the stack scope() creates, or of new DeferStack()", async () => {
-    const reports: LeakReport[] = [];
-    const onLeak = (r: LeakReport) => reports.push(r);
+    const traces = new Map<string, string>();
+    const onLeak = (name: string) => (r: LeakReport) =>
+      traces.set(name, r.createdAt);
     function startedWorker(): void {
       void scope((d) => {
         d.defer(() => {});
         return new Promise(() => {}); // never settles: the stack stays open
-      }, { leakCheck: onLeak });
+      }, { leakCheck: onLeak("scope") });
     }
     function constructedHere(): void {
-      new DeferStack({ leakCheck: onLeak }).defer(() => {});
+      new DeferStack({ leakCheck: onLeak("new") }).defer(() => {});
+    }
+    function madeInsideScope(): void {
+      void scope(() => {
+        new DeferStack({ leakCheck: onLeak("inside") }).defer(() => {});
+        return new Promise(() => {});
+      });
     }
     startedWorker();
     constructedHere();
-    await collectUntil(() => reports.length > 1);
-    const firsts = reports.map((r) => r.createdAt.split("\n")[0]).sort();
-    assert.match(firsts[0], /^at constructedHere /);
-    assert.match(firsts[1], /^at startedWorker /);
+    madeInsideScope();
+    await collectUntil(() => traces.size > 2);
+    assert.match(traces.get("scope") ?? "", /^at startedWorker /);
+    assert.match(traces.get("new") ?? "", /^at constructedHere /);
+    // From the body, which made that stack, not from scope()'s caller.
+    const inside = (traces.get("inside") ?? "").split("\n");
+    assert.match(inside[0], /leak_check\.test\.ts/);
+    assert.doesNotMatch(inside[0], /madeInsideScope/);
+    assert.ok(inside.some((frame) => /^at madeInsideScope /.test(frame)));
   });
 
   it("stays silent for stacks that were disposed, released or moved", async () => {
