@@ -267,6 +267,29 @@ function writeError(text: string): void {
   global.console.error(text);
 }
 
+/** What Deno prints for a crash: "error: Uncaught (in promise) Error: ...". */
+function reportDenoCrash(
+  deno: DenoLike,
+  kind: CrashKind,
+  error: unknown,
+): void {
+  let text: string;
+  try {
+    text = typeof deno.inspect === "function"
+      ? deno.inspect(error)
+      : error instanceof Error
+      ? String(error.stack ?? error)
+      : String(error);
+  } catch {
+    text = UNREADABLE; // Deno.inspect throws for a revoked proxy
+  }
+  writeError(
+    `error: Uncaught ${
+      kind === "unhandledRejection" ? "(in promise) " : ""
+    }${text}`,
+  );
+}
+
 function denoAdapter(deno: DenoLike): ProcessAdapter {
   const windows = deno.build.os === "windows";
   const rethrow = (kind: CrashKind, error: unknown): void => {
@@ -444,22 +467,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
     },
     rethrow,
     reportCrash(kind, error) {
-      // Deno's own words: "error: Uncaught (in promise) Error: ..."
-      let text: string;
-      try {
-        text = typeof deno.inspect === "function"
-          ? deno.inspect(error)
-          : error instanceof Error
-          ? String(error.stack ?? error)
-          : String(error);
-      } catch {
-        text = UNREADABLE; // Deno.inspect throws for a revoked proxy
-      }
-      writeError(
-        `error: Uncaught ${
-          kind === "unhandledRejection" ? "(in promise) " : ""
-        }${text}`,
-      );
+      reportDenoCrash(deno, kind, error);
     },
     workerThread() {
       // A web worker gets the process's signals as the main thread does,
@@ -682,42 +690,59 @@ function toProcessListeners(
   if (!rejection && !appListens(proc, "uncaughtException")) return false;
   if (mark.handed === true) return true;
   mark.handed = true;
-  let threw: { error: unknown } | null = null;
   if (rejection) {
     try {
       proc.emit("unhandledRejection", reason, promise);
     } catch (error) {
-      threw = { error };
+      global.setTimeout(() => {
+        throw error;
+      }, 0);
     }
-  } else threw = emitUncaught(proc, reason);
-  if (threw !== null) {
-    const error = threw.error;
-    global.setTimeout(() => {
-      throw error;
-    }, 0);
+    return true;
+  }
+  const threw = emitUncaught(proc, reason, true);
+  const deno = global.Deno;
+  if (threw !== null && deno !== undefined) {
+    // As Deno ends on a throw from such a listener: thrown again, it would
+    // reach that listener a second time.
+    reportDenoCrash(deno, "uncaughtException", threw.error);
+    deno.exit(1);
   }
   return true;
 }
 
 /**
- * Gives an unhandled rejection to the `uncaughtException` listeners as
- * Node does when no `unhandledRejection` listener takes it: the monitors
- * first, a reason that is not an error wrapped in one, origin
- * `"unhandledRejection"`. What a listener threw, if one did.
+ * Gives an unhandled rejection to the `uncaughtException` listeners (with
+ * `listeners`; else to the monitors only) as Node does when no
+ * `unhandledRejection` listener takes it: the monitors first, a reason
+ * that is not an error wrapped in one, origin `"unhandledRejection"`.
+ * What a listener threw, if one did.
  */
 function emitUncaught(
   proc: NodeProcessLike,
   reason: unknown,
+  listeners: boolean,
 ): { error: unknown } | null {
   const error = isError(reason) ? reason : unhandledRejectionError(reason);
+  emitting = true;
   try {
     proc.emit?.("uncaughtExceptionMonitor", error, "unhandledRejection");
-    proc.emit?.("uncaughtException", error, "unhandledRejection");
+    if (listeners) {
+      proc.emit?.("uncaughtException", error, "unhandledRejection");
+    }
     return null;
   } catch (thrown) {
     return { error: thrown };
+  } finally {
+    emitting = false;
   }
 }
+
+/**
+ * Set while {@linkcode emitUncaught} emits: our own `uncaughtException`
+ * listener then has nothing to decide (the rejection's is decided).
+ */
+let emitting = false;
 
 /** Whether `value` is an error, without running a proxy's traps. */
 function isError(value: unknown): boolean {
@@ -849,13 +874,17 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       // A listener of the application's means Node never crashes by
       // default: the crash is its business. Ours are marked, another copy
       // of this package's too (see `OURS`): those do not count.
-      // The last crash a listener of the application's took: under
-      // --unhandled-rejections=strict, the rejection that follows it is
-      // the application's too, even once a `once` listener is gone.
-      let taken: { error: unknown } | null = null;
-      const onException = (error: unknown): void => {
+      // Under --unhandled-rejections=strict Node raises a rejection as an
+      // exception first, then, once that was taken, emits the rejection:
+      // whoever took the exception has the rejection too (a `once`
+      // listener of the application's is gone by then).
+      let fromRejection: "app" | "ours" | null = null;
+      const onException = (error: unknown, origin?: unknown): void => {
+        if (emitting) return; // our own hand-over: see onRejection
         const app = appListens(proc, "uncaughtException");
-        if (app) taken = { error };
+        if (origin === "unhandledRejection") {
+          fromRejection = app ? "app" : "ours";
+        }
         hooks.crash("uncaughtException", error, app);
       };
       // Node gives an unhandled rejection to `uncaughtException` listeners
@@ -866,16 +895,18 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       const strict = rejectionsMode(proc) === "strict";
       const onRejection = (reason: unknown): void => {
         let app = appListens(proc, "unhandledRejection");
-        if (!app && toException) {
-          if (strict) app = taken !== null && taken.error === reason;
-          else if (appListens(proc, "uncaughtException")) {
-            app = true;
-            const threw = emitUncaught(proc, reason);
-            if (threw !== null) {
-              // As Node ends on a throw from such a listener.
-              reportCrash("uncaughtException", threw.error);
-              afterFlush([proc.stdout, proc.stderr], () => proc.exit(7));
-            }
+        if (!app && toException && strict) {
+          const prior = fromRejection;
+          fromRejection = null;
+          if (prior === "ours") return; // the crash under way already
+          app = prior === "app";
+        } else if (!app && toException) {
+          app = appListens(proc, "uncaughtException");
+          const threw = emitUncaught(proc, reason, app);
+          if (threw !== null) {
+            // As Node ends on a throw from such a listener.
+            reportCrash("uncaughtException", threw.error);
+            afterFlush([proc.stdout, proc.stderr], () => proc.exit(7));
           }
         }
         hooks.crash("unhandledRejection", reason, app);

@@ -1296,7 +1296,48 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 0, o.stderr);
   });
 
+  it("ends as the runtime does when that listener throws (Node 7, Deno 1; Bun hands it nothing)", async () => {
+    const o = await scenario("app-exception-throws");
+    assert.deepEqual(o.after, ["cleanup ran"]);
+    assert.equal(o.code, runtime === "node" ? 7 : 1, o.stderr);
+    if (runtime !== "bun") assert.match(o.stderr, /listener threw/);
+  });
+
+  it("lets an uncaughtExceptionMonitor see an unhandled rejection (Node: before the cleanup; Deno: at the rethrow after it)", async () => {
+    const o = await scenario("monitor-only");
+    const monitor = "monitor: unhandledRejection";
+    assert.deepEqual(
+      o.after,
+      runtime === "bun"
+        ? ["cleanup ran"]
+        : runtime === "deno"
+        ? ["cleanup ran", monitor]
+        : [monitor, "cleanup ran"],
+    );
+    assert.equal(o.code, 1);
+  });
+
+  it("lists a rejection during a signal's cleanup once when the application listens for exceptions", async () => {
+    const o = await scenario("app-exception-rejection-in-cleanup", "SIGTERM");
+    assert.ok(o.after.includes("cleanup done"), o.after.join("\n"));
+    assert.match(o.stderr, /1 cleanup error\(s\) after SIGTERM/);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   if (runtime === "node") {
+    it("gives the wrapped reason to that listener under --unhandled-rejections=strict, and stays alive", async () => {
+      const o = await scenario("app-exception-gets-reason", undefined, [
+        "--unhandled-rejections=strict",
+      ]);
+      assert.deepEqual(o.after, [
+        "monitor: unhandledRejection",
+        "app handled: UnhandledPromiseRejection ERR_UNHANDLED_REJECTION unhandledRejection",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
+
     it("leaves it to a once listener under --unhandled-rejections=strict, gone by the time the rejection follows", async () => {
       const o = await scenario("app-once-exception-gets-rejection", undefined, [
         "--unhandled-rejections=strict",
