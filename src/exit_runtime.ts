@@ -875,17 +875,16 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       // default: the crash is its business. Ours are marked, another copy
       // of this package's too (see `OURS`): those do not count.
       // Under --unhandled-rejections=strict Node raises a rejection as an
-      // exception first, then, once that was taken, emits the rejection:
-      // whoever took the exception has the rejection too (a `once`
-      // listener of the application's is gone by then).
-      let fromRejection: "app" | "ours" | null = null;
+      // exception first and emits the rejection only once that was taken.
+      let raisedRejection = false;
       const onException = (error: unknown, origin?: unknown): void => {
         if (emitting) return; // our own hand-over: see onRejection
-        const app = appListens(proc, "uncaughtException");
-        if (origin === "unhandledRejection") {
-          fromRejection = app ? "app" : "ours";
-        }
-        hooks.crash("uncaughtException", error, app);
+        if (origin === "unhandledRejection") raisedRejection = true;
+        hooks.crash(
+          "uncaughtException",
+          error,
+          appListens(proc, "uncaughtException"),
+        );
       };
       // Node gives an unhandled rejection to `uncaughtException` listeners
       // when no `unhandledRejection` listener takes it (first, under
@@ -894,13 +893,17 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
       const toException = proc.versions?.bun === undefined;
       const strict = rejectionsMode(proc) === "strict";
       const onRejection = (reason: unknown): void => {
+        if (toException && strict) {
+          // Emitted only once the exception raised for it was taken: by
+          // us (the crash under way), by a listener of the application's
+          // (listed then if anything), or by a capture callback.
+          const raised = raisedRejection;
+          raisedRejection = false;
+          if (!raised) hooks.crash("unhandledRejection", reason, true);
+          return;
+        }
         let app = appListens(proc, "unhandledRejection");
-        if (!app && toException && strict) {
-          const prior = fromRejection;
-          fromRejection = null;
-          if (prior === "ours") return; // the crash under way already
-          app = prior === "app";
-        } else if (!app && toException) {
+        if (!app && toException) {
           app = appListens(proc, "uncaughtException");
           const threw = emitUncaught(proc, reason, app);
           if (threw !== null) {
@@ -1049,5 +1052,6 @@ function rejectionsMode(proc: {
       mode = words[++i];
     }
   }
-  return mode;
+  // Node takes the value quoted too: NODE_OPTIONS='--x="strict"'.
+  return mode.replace(/^(["'])(.*)\1$/, "$2");
 }

@@ -55,12 +55,16 @@ function run(
   args: string[],
   flags?: string[],
   wrap: string[] = [],
+  env: Record<string, string> = {},
 ): Child {
   const [runtimePath, runtimeArgs] = command(script, args, flags);
   const [cmd, argv] = wrap.length === 0
     ? [runtimePath, runtimeArgs]
     : [wrap[0], [...wrap.slice(1), runtimePath, ...runtimeArgs]];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "";
   let stderr = "";
   let since = Date.now();
@@ -162,8 +166,9 @@ async function scenario(
   signal?: NodeJS.Signals,
   flags?: string[],
   wrap?: string[],
+  env?: Record<string, string>,
 ): Promise<Outcome> {
-  const child = run(fixture, [name], flags, wrap);
+  const child = run(fixture, [name], flags, wrap, env);
   await child.waitFor("ready");
   if (signal !== undefined) child.kill(signal);
   return await child.done;
@@ -1332,6 +1337,45 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
       assert.deepEqual(o.after, [
         "monitor: unhandledRejection",
         "app handled: UnhandledPromiseRejection ERR_UNHANDLED_REJECTION unhandledRejection",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
+
+    it("leaves a rejection to a capture callback under --unhandled-rejections=strict", async () => {
+      const o = await scenario("capture-callback", undefined, [
+        "--unhandled-rejections=strict",
+      ]);
+      assert.deepEqual(o.after, [
+        "captured: boom",
+        "alive, stack open: true",
+        "cleanup ran",
+      ]);
+      assert.equal(o.code, 0, o.stderr);
+    });
+
+    it("lists a rejection during a signal's cleanup once under --unhandled-rejections=strict too", async () => {
+      const o = await scenario(
+        "app-exception-rejection-in-cleanup",
+        "SIGTERM",
+        ["--unhandled-rejections=strict"],
+      );
+      assert.ok(o.after.includes("cleanup done"), o.after.join("\n"));
+      assert.match(o.stderr, /1 cleanup error\(s\) after SIGTERM/);
+    });
+
+    it("reads a quoted --unhandled-rejections in NODE_OPTIONS as Node does", async () => {
+      const o = await scenario(
+        "app-exception-gets-rejection",
+        undefined,
+        [],
+        [],
+        { NODE_OPTIONS: '--unhandled-rejections="strict"' },
+      );
+      // Strict: Node hands the listener the rejection itself, once.
+      assert.deepEqual(o.after, [
+        "app handled: boom",
         "alive, stack open: true",
         "cleanup ran",
       ]);
