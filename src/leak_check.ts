@@ -159,26 +159,50 @@ export function callerFrames(constructor: AnyFunction): string {
     for (const entry of entryPoints) {
       const frames = framesBelow(entry);
       if (frames.length > 0 && frames[0] === below[1]) {
-        return frames.join("\n");
+        return keepTo(frames).join("\n");
       }
     }
-    return below.join("\n");
+    return keepTo(below).join("\n");
   }
   return framesOf(new Error().stack)
     .filter((frame) => !ownPrefixes.some((prefix) => frame.includes(prefix)))
     .join("\n");
 }
 
-/** The frames below the innermost call of `fn`: none where unsupported. */
+/**
+ * The frames below the innermost call of `fn`: none where unsupported.
+ * At least two are taken, to tell the entry point that called the
+ * constructor (see {@linkcode callerFrames}); the result keeps to
+ * `Error.stackTraceLimit` (read from its data property, never a getter).
+ */
 function framesBelow(fn: AnyFunction): string[] {
   if (typeof captureStackTrace !== "function") return [];
+  const limit = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+  const raise = limit !== undefined && limit.writable === true &&
+    typeof limit.value === "number" && limit.value >= 1 && limit.value < 2;
   const holder: { stack?: string } = {};
   try {
+    if (raise) {
+      (Error as unknown as { stackTraceLimit: number }).stackTraceLimit = 2;
+    }
     captureStackTrace(holder, fn);
   } catch {
     return [];
+  } finally {
+    if (raise) {
+      (Error as unknown as { stackTraceLimit: number }).stackTraceLimit =
+        limit.value;
+    }
   }
   return framesOf(holder.stack);
+}
+
+/** `frames` cut to `Error.stackTraceLimit`, if it is a number. */
+function keepTo(frames: string[]): string[] {
+  const limit = Object.getOwnPropertyDescriptor(Error, "stackTraceLimit");
+  return limit !== undefined && typeof limit.value === "number"
+    ? frames.slice(0, Math.max(0, limit.value))
+    : frames;
 }
 
 /** A trace's frames, one per line, trimmed: its first line is the error. */

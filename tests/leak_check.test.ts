@@ -94,6 +94,22 @@ describe("the leak check", () => {
     assert.ok(inside.some((frame) => /^at madeInsideScope /.test(frame)));
   });
 
+  it("gives the caller's frame alone under Error.stackTraceLimit = 1", async () => {
+    const reports: LeakReport[] = [];
+    function createdHere(): void {
+      defer({ leakCheck: (r) => reports.push(r) }).defer(() => {});
+    }
+    const before = Error.stackTraceLimit;
+    Error.stackTraceLimit = 1;
+    try {
+      createdHere();
+    } finally {
+      Error.stackTraceLimit = before;
+    }
+    await collectUntil(() => reports.length > 0);
+    assert.match(reports[0].createdAt, /^at createdHere [^\n]*$/);
+  });
+
   it("stays silent for stacks that were disposed, released or moved", async () => {
     const reports: LeakReport[] = [];
     const onLeak = (r: LeakReport) => reports.push(r);
