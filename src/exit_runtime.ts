@@ -158,6 +158,7 @@ interface NodeProcessLike {
   prependListener?(event: string, fn: (...args: never[]) => void): unknown;
   off(event: string, fn: (...args: never[]) => void): unknown;
   emit?(event: string, ...args: unknown[]): boolean;
+  hasUncaughtExceptionCaptureCallback?(): boolean;
   listenerCount(event: string): number;
   listeners(event: string): readonly unknown[];
   kill(pid: number, signal: string): void;
@@ -899,8 +900,13 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
           // (listed then if anything), or by a capture callback.
           const raised = raisedRejection;
           raisedRejection = false;
-          if (!raised) hooks.crash("unhandledRejection", reason, true);
-          return;
+          if (raised) return;
+          // Else a capture callback took it; without one, the mode was
+          // misread (NODE_OPTIONS changed since), and it goes on below.
+          if (proc.hasUncaughtExceptionCaptureCallback?.() === true) {
+            hooks.crash("unhandledRejection", reason, true);
+            return;
+          }
         }
         let app = appListens(proc, "unhandledRejection");
         if (!app && toException) {
@@ -1039,8 +1045,12 @@ function rejectionsMode(proc: {
   execArgv?: readonly string[];
   env?: Record<string, string | undefined>;
 }): string {
+  // Node reads NODE_OPTIONS as a shell would: double quotes anywhere in
+  // a word (`"--unhandled-rejections=strict"`, `--x=st"ric"t`) only group.
   const words = [
-    ...(proc.env?.NODE_OPTIONS ?? "").split(/\s+/),
+    ...(proc.env?.NODE_OPTIONS ?? "").split(/\s+/).map((word) =>
+      word.replaceAll('"', "")
+    ),
     ...(proc.execArgv ?? []),
   ];
   let mode = "throw";
@@ -1052,6 +1062,5 @@ function rejectionsMode(proc: {
       mode = words[++i];
     }
   }
-  // Node takes the value quoted too: NODE_OPTIONS='--x="strict"'.
-  return mode.replace(/^(["'])(.*)\1$/, "$2");
+  return mode;
 }

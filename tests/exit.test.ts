@@ -1366,20 +1366,30 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     });
 
     it("reads a quoted --unhandled-rejections in NODE_OPTIONS as Node does", async () => {
-      const o = await scenario(
-        "app-exception-gets-rejection",
-        undefined,
-        [],
-        [],
-        { NODE_OPTIONS: '--unhandled-rejections="strict"' },
-      );
-      // Strict: Node hands the listener the rejection itself, once.
-      assert.deepEqual(o.after, [
-        "app handled: boom",
-        "alive, stack open: true",
-        "cleanup ran",
-      ]);
-      assert.equal(o.code, 0, o.stderr);
+      for (
+        const options of [
+          '--unhandled-rejections="strict"',
+          '"--unhandled-rejections=strict"',
+        ]
+      ) {
+        const o = await scenario("capture-callback", undefined, [], [], {
+          NODE_OPTIONS: options,
+        });
+        // Strict: the capture callback takes the exception raised for it.
+        assert.deepEqual(o.after, [
+          "captured: boom",
+          "alive, stack open: true",
+          "cleanup ran",
+        ], options);
+        assert.equal(o.code, 0, o.stderr);
+      }
+    });
+
+    it("still crashes on a rejection when NODE_OPTIONS was changed after start", async () => {
+      const o = await scenario("node-options-changed");
+      assert.deepEqual(o.after, ["cleanup ran"]);
+      assert.equal(o.code, 1);
+      assert.match(o.stderr, /boom/);
     });
 
     it("leaves it to a once listener under --unhandled-rejections=strict, gone by the time the rejection follows", async () => {
