@@ -905,10 +905,13 @@ function crash(
     // exception, then as a rejection too): already reported.
     if (e.crash === error && e.cause !== "natural") return true;
     if (e.finished) return true;
-    if (e.cause === "natural" && e.crash === undefined && !handledByApp) {
+    if (e.cause === "natural" && e.crash === undefined) {
       // A crash during the natural end's cleanup (Bun runs beforeExit
-      // before a rejection of the last task): without us the runtime would
-      // report it and fail, so it is a crash, reported as one.
+      // before a rejection of the last task): a listener of the
+      // application's owns it, as before the end; else, without us the
+      // runtime would report it and fail, so it is a crash, reported as
+      // one.
+      if (handledByApp) return false;
       e.cause = kind;
       e.crash = error;
       return true;

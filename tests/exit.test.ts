@@ -1400,6 +1400,14 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     });
   }
 
+  it("reports a rejection the application's listener throws on as the crash alone, not also as a cleanup error", async () => {
+    const o = await scenario("app-rethrows-rejection");
+    assert.deepEqual(o.after, ["cleanup ran"]);
+    assert.equal(o.code, 1);
+    assert.match(o.stderr, /nope/);
+    assert.doesNotMatch(o.stderr, /cleanup error/);
+  });
+
   it("reports an uncaught exception at the user's throw, not at a rethrow of ours", async () => {
     const o = await scenario("uncaught");
     assert.match(o.stderr, /boom from a timer/);
