@@ -24,6 +24,7 @@ import {
   type ProcessAdapter,
   processAdapter,
   setTimer,
+  sharedByCopies,
   SIGNALS,
 } from "./exit_runtime.ts";
 import {
@@ -830,27 +831,14 @@ interface End {
 let shared: Copies | null = null;
 
 function copies(): Copies {
-  if (shared !== null) return shared;
-  const key = Symbol.for("@cleanup/defer/exit");
-  const g = globalThis as unknown as Record<symbol, unknown>;
-  const found = g[key] as Copies | undefined;
-  if (
-    typeof found === "object" && found !== null &&
-    typeof found.ending === "number" && Array.isArray(found.ends)
-  ) {
-    return shared = found;
-  }
-  shared = { ending: 0, ends: [] };
-  try {
-    Object.defineProperty(globalThis, key, {
-      value: shared,
-      writable: false,
-      enumerable: false,
-      configurable: true,
-    });
-  } catch {
-    // A frozen global: this copy keeps its own record.
-  }
+  shared ??= sharedByCopies<Copies>(
+    "@cleanup/defer/exit",
+    (found) =>
+      typeof found === "object" && found !== null &&
+      typeof (found as Copies).ending === "number" &&
+      Array.isArray((found as Copies).ends),
+    () => ({ ending: 0, ends: [] }),
+  );
   return shared;
 }
 

@@ -615,29 +615,44 @@ interface Held {
 }
 
 /**
- * The listeners given to `atExit()`. Neither `exit` (Node, Bun) nor
+ * The listeners given to `atExit()` by every copy of this package: the
+ * copy that raises the signal calls them all. Neither `exit` (Node, Bun) nor
  * `unload` (Deno) fires when a signal raised again ends the process, so
  * {@linkcode beforeRaise} calls them first.
  */
-const atExitListeners: (() => void)[] = sharedAtExit();
+const atExitListeners: (() => void)[] = sharedByCopies(
+  "@cleanup/defer/atExit",
+  Array.isArray,
+  () => [],
+);
 
 /**
- * The `atExit()` listeners of every copy of this package in the process
- * (two versions side by side): whichever copy raises the signal calls
- * them all.
+ * The record every copy of this package in the process (two versions
+ * side by side) shares under `Symbol.for(name)` on the global object:
+ * the one found there if `valid`, else `make()`'s, put there. A frozen
+ * global keeps it from being shared: this copy then keeps its own.
  */
-function sharedAtExit(): (() => void)[] {
-  const key = Symbol.for("@cleanup/defer/atExit");
+export function sharedByCopies<T>(
+  name: string,
+  valid: (found: unknown) => boolean,
+  make: () => T,
+): T {
+  const key = Symbol.for(name);
   const holder = globalThis as unknown as Record<symbol, unknown>;
   const found = holder[key];
-  if (Array.isArray(found)) return found;
-  const listeners: (() => void)[] = [];
+  if (valid(found)) return found as T;
+  const made = make();
   try {
-    Object.defineProperty(holder, key, { value: listeners });
+    Object.defineProperty(holder, key, {
+      value: made,
+      writable: false,
+      enumerable: false,
+      configurable: true,
+    });
   } catch {
-    // a frozen global: this copy's own list
+    // A frozen global: this copy's own record.
   }
-  return listeners;
+  return made;
 }
 
 /**
