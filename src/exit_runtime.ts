@@ -400,7 +400,7 @@ function denoAdapter(deno: DenoLike): ProcessAdapter {
         void Promise.resolve().then(() => {
           if (
             !app && kind === "unhandledRejection" &&
-            toProcessListeners(mark, payload, promise)
+            toProcessListeners(deno, mark, payload, promise)
           ) app = true;
           // Not ours after all (the stacks were disposed meanwhile): what
           // we held back is owed to the runtime.
@@ -691,6 +691,7 @@ function processListeners(signal: string): number {
  * have (a listener that throws is an uncaught exception then).
  */
 function toProcessListeners(
+  deno: DenoLike,
   mark: Held,
   reason: unknown,
   promise: unknown,
@@ -717,8 +718,7 @@ function toProcessListeners(
     return true;
   }
   const threw = emitUncaught(proc, reason, true);
-  const deno = global.Deno;
-  if (threw !== null && deno !== undefined) {
+  if (threw !== null) {
     // As Deno ends on a throw from such a listener: thrown again, it would
     // reach that listener a second time.
     reportDenoCrash(deno, "uncaughtException", threw.error);
