@@ -976,6 +976,11 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
         if (!app) beforeRaise(); // as in Deno's raise() above
         try {
           proc.kill(proc.pid, signal);
+          // A listener of the application's (signal-exit) gets the signal
+          // from the event loop: should the cleanup have stopped what kept
+          // the loop alive, the process ended with status 0 before it did
+          // (Node, with signal-exit; Bun, with any listener). As on Deno.
+          if (app) setTimer(() => {}, 1_000);
           return;
         } catch {
           // fall through

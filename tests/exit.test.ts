@@ -1109,6 +1109,17 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("ends by the signal when the library re-raises it after the cleanup stopped what kept the event loop alive", async () => {
+    const o = await scenario("signal-exit-like-loop-ends", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "flush done",
+      "polling stopped",
+      "library hook ran",
+    ]);
+    assert.equal(o.signal, "SIGTERM");
+    assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
+  });
+
   it("still reports the crash, status 1, when a cleanup after it calls exit(0)", async () => {
     const o = await scenario("crash-exit0");
     assert.deepEqual(o.after, ["closeServer: exit(0)"]);
