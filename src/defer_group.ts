@@ -30,6 +30,7 @@ import {
 } from "./slots.ts";
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
+import { appendAll } from "./append.ts";
 import { ignore, readThen, rejected } from "./thenable.ts";
 import {
   type DisposeAsyncOptions,
@@ -716,10 +717,10 @@ class Run {
       if (inner !== null) {
         this.innerAt.push(at);
         this.innerFailures.push(inner.failure);
-        out.rest.push(...inner.rest);
+        appendAll(out.rest, inner.rest);
         for (const [group, rest] of inner.kept) out.kept.set(group, rest);
-        out.running.push(...inner.running);
-        out.notStarted.push(...inner.notStarted);
+        appendAll(out.running, inner.running);
+        appendAll(out.notStarted, inner.notStarted);
         return inner.calling;
       }
       out.running.push(storage.nameAt(bottom, kind));
@@ -733,7 +734,7 @@ class Run {
     if (this.calling) {
       out.calling = running(storage.position(), storage.took, this.started - 1);
     }
-    out.notStarted.push(...storage.pendingNames());
+    appendAll(out.notStarted, storage.pendingNames());
     out.rest.push(storage.detach());
     dropGroups(storage, out.kept);
     return out;

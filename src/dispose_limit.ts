@@ -497,8 +497,11 @@ export async function unwindLimited(
     // (see `takeGroupFailure`).
     stoppedGroup = group;
     failureOwed = group !== null;
-    const notStarted = storage.pendingNames();
-    if (group !== null) notStarted.unshift(...group.notStarted);
+    // concat, not unshift(...names): a large group's list would overflow
+    // the call stack as arguments.
+    const notStarted = group !== null
+      ? group.notStarted.concat(storage.pendingNames())
+      : storage.pendingNames();
     let cause: unknown;
     if (thrown !== undefined) cause = thrown.error;
     else if (reason === "abort") {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { appendAll } from "./append.ts";
 import type { DeferStack } from "./defer_stack.ts";
 import {
   type DisposeTimeoutError,
@@ -1007,9 +1008,9 @@ async function waitForDisposal(e: Ending, disposal: Disposal): Promise<void> {
     e.stacks.add(Math.floor(disposal.sequence));
     disposal.reported = true;
     const { running, group } = awaited(disposal);
-    e.running.push(...running);
-    if (group !== null) e.notStarted.push(...group.notStarted);
-    e.notStarted.push(...disposal.storage.pendingNames());
+    appendAll(e.running, running);
+    if (group !== null) appendAll(e.notStarted, group.notStarted);
+    appendAll(e.notStarted, disposal.storage.pendingNames());
     if (disposal.failed) addError(e, disposal.error);
     const failure = group?.failure() ?? null;
     if (failure !== null) addError(e, failure.error);
@@ -1053,8 +1054,8 @@ function collect(e: Ending, error: unknown): void {
     hasEarlier = true;
   }
   if (isOwnStop(e, stop)) {
-    e.running.push(...stop.running);
-    e.notStarted.push(...stop.notStarted);
+    appendAll(e.running, stop.running);
+    appendAll(e.notStarted, stop.notStarted);
     if (hasEarlier) addError(e, earlier);
   } else {
     addError(e, error);
@@ -1189,7 +1190,7 @@ function runRestSync(e: Ending): void {
     running: readonly string[],
     group: Stopped | null,
   ): void => {
-    e.running.push(...running);
+    appendAll(e.running, running);
     const disposal = disposing.find((d) => !d.gone && d.storage === storage);
     if (disposal === undefined) return;
     disposal.stopped = group;
@@ -1234,7 +1235,7 @@ function runDisposalSync(e: Ending, disposal: Disposal): void {
   disposal.reported = true;
   if (disposal.stopped === undefined) {
     const { running, group } = awaited(disposal);
-    (e.cut !== null ? e.running : e.notAwaited).push(...running);
+    appendAll(e.cut !== null ? e.running : e.notAwaited, running);
     disposal.stopped = group;
     const failure = group?.failure() ?? null;
     if (failure !== null) disposal.fail(failure.error);

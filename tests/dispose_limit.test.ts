@@ -454,6 +454,16 @@ describe("disposeAsync({ signal })", () => {
 });
 
 describe("naming entries", () => {
+  it("names every member never started when a deadline stops a group of 200,000", async () => {
+    const d = defer();
+    const g = d.group({ limit: 1 });
+    for (let i = 0; i < 200_000; i++) g.defer(never);
+    const e = await rejected(d.disposeAsync({ timeout: 10 }));
+    assert.ok(e instanceof DisposeTimeoutError);
+    assert.deepEqual(e.running, ["never"]);
+    assert.equal(e.notStarted.length, 199_999);
+  });
+
   it("names the entry dispose() could not await in its TypeError", () => {
     const d = defer();
     d.defer(async function flushTelemetry() {});

@@ -1109,6 +1109,15 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("names every entry never started when a signal's deadline stops a stack of 200,000", async () => {
+    const o = await scenario("deadline-large", "SIGTERM");
+    assert.deepEqual(o.after, [
+      "running: never",
+      "never started: 199999",
+    ]);
+    assert.equal(o.signal, "SIGTERM");
+  });
+
   it("ends by the signal when the library re-raises it after the cleanup stopped what kept the event loop alive", async () => {
     const o = await scenario("signal-exit-like-loop-ends", "SIGTERM");
     assert.deepEqual(o.after, [
