@@ -760,6 +760,8 @@ interface Ending {
   finished: boolean;
   /** Whether it waited for a disposal the program started. */
   waited: boolean;
+  /** Whether the event loop was seen dry once already (see `naturalEnd`). */
+  dryOnce: boolean;
 }
 
 let ending: Ending | null = null;
@@ -790,6 +792,7 @@ function begin(
     own: undefined,
     finished: false,
     waited: false,
+    dryOnce: false,
   };
   // Every stack open or being disposed now is the exit's to dispose or
   // wait for, whichever disposal ends first (a program's may end on its
@@ -872,6 +875,15 @@ function naturalEnd(): boolean {
     // going, so this is a signal's or a crash's cleanup, or no deadline.)
     // What has not started yet runs now, synchronously.
     if (!e.finished) {
+      if (!e.dryOnce) {
+        // Not yet, the first time: Bun reports the loop dry right after
+        // an unhandledRejection listener returns, before the microtasks
+        // it queued (our cleanup's, which may start a timer) run. One more
+        // turn of the loop tells; dry again then, it is.
+        e.dryOnce = true;
+        setTimer(() => {}, 0);
+        return true;
+      }
       cut(e, "stalled", null);
       runRestSync(e);
     }

@@ -1129,6 +1129,14 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.ok(o.ms < 5_000, `ended after ${o.ms} ms`);
   });
 
+  it("awaits the cleanups after an unhandled rejection when the newest one stopped what kept the event loop alive", async () => {
+    const o = await scenario("rejection-last-handle");
+    assert.deepEqual(o.after, ["drained", "oldest"]);
+    assert.match(o.stderr, /database gone/);
+    assert.doesNotMatch(o.stderr, /stalled|not awaited/);
+    assert.equal(o.code, 1);
+  });
+
   it("still reports the crash, status 1, when a cleanup after it calls exit(0)", async () => {
     const o = await scenario("crash-exit0");
     assert.deepEqual(o.after, ["closeServer: exit(0)"]);
