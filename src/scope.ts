@@ -35,7 +35,8 @@ import { createsStacks } from "./leak_check.ts";
  * @param body The code to run; receives the stack to register cleanups on.
  * @param options Options for the stack, as for {@linkcode defer}.
  * @returns What `body` returns: `scope(() => 1)` is a `number`,
- * `scope(async () => 1)` a `Promise<number>`.
+ * `scope(async () => 1)` a `Promise<number>`. For a thenable that is not
+ * a promise (a query builder, say), a `Promise` of what it resolves to.
  *
  * @example Synchronous
  * ```ts
@@ -68,6 +69,22 @@ import { createsStacks } from "./leak_check.ts";
  * assert.deepEqual(log, ["rolled back", "connection closed"]);
  * ```
  */
+export function scope<T>(
+  body: (stack: DeferStack) => PromiseLike<T>,
+  options?: DeferOptions,
+): Promise<Awaited<T>>;
+/**
+ * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
+ * every way out, like a `using` block: see the signature above.
+ *
+ * @param body The code to run; receives the stack to register cleanups on.
+ * @param options Options for the stack, as for {@linkcode defer}.
+ * @returns What `body` returns.
+ */
+export function scope<T>(
+  body: (stack: DeferStack) => T,
+  options?: DeferOptions,
+): T;
 export function scope<T>(
   body: (stack: DeferStack) => T,
   options?: DeferOptions,

@@ -3,7 +3,7 @@
 // annotation must hold. The runtime assertions run on every runtime.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { defer, type DeferHandle } from "../mod.ts";
+import { defer, type DeferHandle, scope } from "../mod.ts";
 
 /** `true` only if A and B are the same type. */
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends
@@ -105,5 +105,42 @@ describe("DeferGroup's types", () => {
     assert.equal(exact, true);
     assert.ok(p instanceof Promise);
     await p.catch(() => {});
+  });
+});
+
+describe("scope()'s types", () => {
+  it("types what a synchronous body returns as is", () => {
+    const total = scope(() => 1 + 2);
+    const exact: Equals<typeof total, number> = true;
+    assert.equal(exact, true);
+    assert.equal(total, 3);
+  });
+
+  it("types an async body's result as a promise of its value", async () => {
+    const p = scope(async () => "done");
+    const exact: Equals<typeof p, Promise<string>> = true;
+    assert.equal(exact, true);
+    assert.equal(await p, "done");
+  });
+
+  it("types a thenable that is not a promise as the promise scope() returns", async () => {
+    // A query builder: a thenable with methods of its own, which the
+    // promise scope() returns does not have.
+    const query = {
+      where: (): string => "filtered",
+      then<A = number[], B = never>(
+        onFulfilled?: ((rows: number[]) => A | PromiseLike<A>) | null,
+        onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+      ): Promise<A | B> {
+        return Promise.resolve([1, 2]).then(onFulfilled, onRejected);
+      },
+    };
+    const p = scope(() => query);
+    const exact: Equals<typeof p, Promise<number[]>> = true;
+    assert.equal(exact, true);
+    assert.ok(p instanceof Promise);
+    // @ts-expect-error: the builder's methods are not the promise's
+    assert.equal(p.where, undefined);
+    assert.deepEqual(await p, [1, 2]);
   });
 });
