@@ -31,6 +31,7 @@ import {
 import { suppress } from "./suppressed_error.ts";
 import { describe } from "./describe.ts";
 import { appendAll } from "./append.ts";
+import { checkFields } from "./options.ts";
 import { ignore, readThen, rejected } from "./thenable.ts";
 import {
   type DisposeAsyncOptions,
@@ -338,7 +339,8 @@ export interface DeferGroup extends Disposable, AsyncDisposable {
    * @param options See {@linkcode DeferGroupOptions}.
    * @returns The new group.
    * @throws {ReferenceError} If the group takes no more members.
-   * @throws {TypeError} If `options` is not an object or `limit` not a number.
+   * @throws {TypeError} If `options` is not an object, has a field other than
+   * `limit`, or `limit` is not a number.
    * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
    *
    * @example
@@ -1220,6 +1222,7 @@ function limitOf(options: unknown, method: string): number {
       `${method}: options must be an object, got ${describe(options)}`,
     );
   }
+  checkFields(options, ["limit"], method);
   const limit = (options as DeferGroupOptions).limit;
   if (limit === undefined) return Infinity;
   if (typeof limit !== "number") {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkFields } from "./options.ts";
 import type { DeferHandle } from "./defer_handle.ts";
 import {
   callerFrames,
@@ -156,8 +157,9 @@ export class DeferStack {
    * Creates an empty stack; the same as {@linkcode defer}.
    *
    * @param options See {@linkcode DeferOptions}.
-   * @throws {TypeError} If `options` is not an object or has a bad value,
-   * or if the engine lacks `Symbol.dispose` or `Symbol.asyncDispose`.
+   * @throws {TypeError} If `options` is not an object, has a bad value or a
+   * field other than `leakCheck` and `exit`, or if the engine lacks
+   * `Symbol.dispose` or `Symbol.asyncDispose`.
    */
   constructor(options?: DeferOptions) {
     if (handedOver !== null) {
@@ -184,6 +186,9 @@ export class DeferStack {
       throw new TypeError(
         `DeferStack: options must be an object, got ${describe(options)}`,
       );
+    }
+    if (options !== undefined) {
+      checkFields(options, ["leakCheck", "exit"], "DeferStack");
     }
     const handler = leakHandlerFor(options?.leakCheck);
     let exit = false;
@@ -541,7 +546,8 @@ export class DeferStack {
    * @param options See {@linkcode DeferGroupOptions}: the `limit`.
    * @returns The group, an entry of this stack.
    * @throws {ReferenceError} If the stack is already disposed.
-   * @throws {TypeError} If `options` is not an object or `limit` not a number.
+   * @throws {TypeError} If `options` is not an object, has a field other than
+   * `limit`, or `limit` is not a number.
    * @throws {RangeError} If `limit` is not a positive integer or `Infinity`.
    *
    * @example Close a pool's connections at once, then the pool
@@ -713,9 +719,13 @@ export class DeferStack {
    * `SuppressedError { error: DisposeTimeoutError, suppressed: <earlier> }`.
    * Entries run in the same order with the same error chain as without an
    * argument; only the microtask timing differs (each await is a race). An
-   * object with a bad field gives a rejected promise (TypeError or
-   * RangeError); an argument that is not an object is ignored, as the
-   * built-in ignores it, and a disposed stack resolves whatever it is given.
+   * object with a bad `signal` or `timeout` gives a rejected promise
+   * (TypeError or RangeError) and leaves the stack open, nothing run; an
+   * argument that is not an object is ignored, as the built-in ignores it,
+   * and a disposed stack resolves whatever it is given. Other fields are
+   * not checked, unlike the options of `defer()` and `group()`:
+   * `promise.then(d.disposeAsync.bind(d))` passes whatever the promise
+   * settled with. A misspelt `timout` therefore sets no deadline.
    *
    * @param options See {@linkcode DisposeAsyncOptions}; optional.
    * @returns A promise that resolves when every entry has run, or rejects

@@ -9,6 +9,7 @@
  */
 
 import { appendAll } from "./append.ts";
+import { checkFields } from "./options.ts";
 import type { DeferStack } from "./defer_stack.ts";
 import {
   type DisposeTimeoutError,
@@ -257,15 +258,7 @@ function policyOf(value: unknown): Policy {
       `${fn}: policy must be an object, got ${describe(value)}`,
     );
   }
-  for (const key of Object.keys(value)) {
-    if (!KEYS.includes(key)) {
-      throw new TypeError(
-        `${fn}: unknown field ${JSON.stringify(key)}; the fields are ${
-          KEYS.join(", ")
-        }`,
-      );
-    }
-  }
+  checkFields(value, KEYS, fn);
   const given = value as ExitPolicy;
   const out: Policy = { ...DEFAULTS };
   if (given.signals !== undefined) {

@@ -450,6 +450,26 @@ describe("registration errors", () => {
       () => defer(3 as unknown as object),
       "DeferStack: options must be an object, got the number 3",
     ],
+    [
+      "defer() with a misspelt option",
+      () => defer({ exti: true } as unknown as object),
+      'DeferStack: unknown field "exti"; the fields are leakCheck, exit',
+    ],
+    [
+      "group() with a misspelt option",
+      () => defer().group({ limt: 2 } as unknown as object),
+      'DeferStack.group(): unknown field "limt"; the fields are limit',
+    ],
+    [
+      "a nested group() with a misspelt option",
+      () => defer().group().group({ Limit: 2 } as unknown as object),
+      'DeferGroup.group(): unknown field "Limit"; the fields are limit',
+    ],
+    [
+      "scope() with a misspelt option",
+      () => scope(() => {}, { leakcheck: true } as unknown as object),
+      'DeferStack: unknown field "leakcheck"; the fields are leakCheck, exit',
+    ],
   ];
   for (const [what, call, message] of cases) {
     it(`say what was wrong for ${what}`, () => {
