@@ -27,16 +27,21 @@
  * traffic, not calls, dominates at 10^6 entries.
  *
  * Handles locate their entry by the index of its top slot, and so does a
- * group its own record, to take it out when disposed early. Indices stay
- * valid because slots never move: a released entry below the top becomes a
- * hole, and the array only shrinks from the top, when the top entry is
- * released (then holes just below it go too). So churn at the top (last
- * in, first released) leaves nothing behind; a hole stays as long as a live
- * entry sits above it, so releasing in first-in, first-out order keeps a
- * hole's slots (not its cleanup or arguments, which are freed at once)
- * until the entries above it go. An index
- * can be reused after such a shrink, but only by a new entry after the old
- * one was released through its own handle, which then knows it is done.
+ * group its own record, to take it out when disposed early. A released
+ * entry below the top becomes a hole, and the array only shrinks from the
+ * top, when the top entry is released (then holes just below it go too).
+ * So churn at the top (last in, first released) leaves nothing behind; a
+ * hole stays while a live entry sits above it. Its cleanup and arguments
+ * are freed at once, its slots only when holes are most of the array:
+ * then {@linkcode Slots.compact} moves the live records down, to indices
+ * above every one given out so far, and keeps where each record a handle
+ * or group may hold went (a long-lived stack whose entries are released
+ * out of order, as a server's per-connection ones are, would otherwise
+ * keep a slot or three for every entry it ever had). An index can be
+ * reused after a shrink at the top, but only by a new entry after the old
+ * one was released through its own handle, which then knows it is done;
+ * the indices a compaction moved records to are not reused until the
+ * next one (see `Chunks.fence`).
  * `release()` of the whole stack and the end of disposal retire the `Slots`
  * object itself, which retires every handle on it at once; `release()` gives
  * the stack a fresh one. `commit()` turns every pending failure-only record
@@ -497,7 +502,7 @@ export class Slots implements Tally {
    */
   chunkBelow(): unknown[] | null {
     const chunks = this.chunks;
-    if (chunks === null || chunks.at === 0) return null;
+    if (chunks === null || chunks.at === chunks.floor) return null;
     // The cursor starts again, in another chunk.
     if (this.watcher !== null) this.watcher.awaitingAt = -1;
     const k = this.chunkOf(chunks.at - 1);
@@ -512,9 +517,33 @@ export class Slots implements Tally {
     return k === chunks.full.length ? chunks.top : chunks.bases[k];
   }
 
+  /**
+   * Where the record a handle or group was given top slot `top` for has
+   * its top slot now: the same index, unless a compaction moved the record
+   * down (see {@linkcode Slots.compact}); -1 if it no longer has one.
+   */
+  current(top: number): number {
+    const chunks = this.chunks;
+    if (chunks === null || top >= chunks.floor) return top;
+    const from = chunks.movedFrom;
+    if (from === null) return -1;
+    let lo = 0;
+    let hi = from.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = from[mid];
+      if (at === top) return chunks.movedTo[mid];
+      if (at < top) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
   /** Whether the record with top slot `top` is still pending. */
   isPending(top: number): boolean {
-    return !this.retired && (!this.unwinding || top < this.position());
+    if (this.retired) return false;
+    const now = this.current(top);
+    return now >= 0 && (!this.unwinding || now < this.position());
   }
 
   /**
@@ -522,9 +551,13 @@ export class Slots implements Tally {
    * (one or three slots), or a group's (four: see `addGroup()`).
    */
   remove(top: number): void {
+    top = this.current(top);
+    if (top < 0) return;
     const k = this.chunkOf(top);
     const items = this.chunk(k);
-    const last = this.chunks === null || k === this.chunks.full.length;
+    const chunks = this.chunks;
+    const last = chunks === null ||
+      (k === chunks.full.length && top >= chunks.fence);
     top -= this.baseOf(k);
     const marker = items[top];
     const width = typeof marker === "function"
@@ -539,13 +572,23 @@ export class Slots implements Tally {
       // every engine, and churn at the top is the common case.
       for (let i = 0; i < width; i++) items.pop();
       this.popDead();
-    } else if (width === 1) {
-      items[top] = HOLE1;
     } else {
-      // Four slots are a three-slot hole over a one-slot one.
-      if (width === 4) items[top - 3] = HOLE1;
-      items[top - 2] = items[top - 1] = undefined;
-      items[top] = HOLE3;
+      if (width === 1) {
+        items[top] = HOLE1;
+      } else {
+        // Four slots are a three-slot hole over a one-slot one.
+        if (width === 4) items[top - 3] = HOLE1;
+        items[top - 2] = items[top - 1] = undefined;
+        items[top] = HOLE3;
+      }
+      if (!this.unwinding) {
+        // compactIfSparse(), inline: it runs for every hole.
+        const chunks = this.chunks;
+        const slots = chunks === null
+          ? items.length
+          : chunks.top - chunks.floor + this.items.length;
+        if (slots > SPARSE && slots > 16 * this.tally.live) this.compact();
+      }
     }
   }
 
@@ -556,19 +599,25 @@ export class Slots implements Tally {
    */
   popDead(): void {
     let items = this.items;
+    const fence = this.chunks === null ? 0 : this.chunks.fence;
     for (;;) {
+      // Not below the fence: see `Chunks.fence`.
+      if (fence !== 0 && this.base() + items.length <= fence) break;
       const top = items[items.length - 1];
       if (top === HOLE1) items.pop();
       else if (top === HOLE3) {
         items.pop();
         items.pop();
         items.pop();
-      } else if (items.length === 0 && this.chunks !== null) {
+      } else if (
+        items.length === 0 && this.chunks !== null &&
+        this.chunks.full.length > 0
+      ) {
         // The chunk below comes back on top; none is left empty.
         const chunks = this.chunks;
         items = this.items = chunks.full.pop() as unknown[];
         chunks.top = chunks.bases.pop() as number;
-        if (chunks.full.length === 0) this.chunks = null;
+        if (chunks.full.length === 0 && chunks.floor === 0) this.chunks = null;
       } else break;
     }
     const tops = this.failureTops;
@@ -578,8 +627,138 @@ export class Slots implements Tally {
     }
   }
 
+  /**
+   * Compacts when holes are most of the slots: a long-lived stack whose
+   * entries are released out of order (a server's per-connection entries)
+   * would otherwise keep a slot or three per entry it ever had, since only
+   * holes at the top are popped. Amortised: the slots must be more than
+   * `SPARSE` (4,096) and sixteen per pending entry (a record has four at
+   * most), so at least three quarters of what is walked goes.
+   */
+  compactIfSparse(): void {
+    const chunks = this.chunks;
+    const slots = this.base() + this.items.length -
+      (chunks === null ? 0 : chunks.floor);
+    if (slots > SPARSE && slots > 16 * this.tally.live) this.compact();
+  }
+
+  /**
+   * Moves the pending records down over the holes, in order, into one
+   * array whose indices start above every index given out so far, and
+   * keeps, for each record a handle or group may hold, where its top slot
+   * went (see `Chunks.movedFrom`): handles do not know their stack, so
+   * they cannot be told. Of several `use(null)` placeholders one is kept:
+   * the loops only note that they met one. Never while unwinding.
+   */
+  compact(): void {
+    const old = this.chunks;
+    const end = this.base() + this.items.length;
+    const oldFence = old === null ? 0 : old.fence;
+    // Walked from the top, records decoding only from there.
+    const tops: number[] = []; // of the kept records, from the top down
+    const widths: number[] = [];
+    let size = 0;
+    let sawNull = false;
+    for (let k = old === null ? 0 : old.full.length; k >= 0; k--) {
+      const items = this.chunk(k);
+      const base = this.baseOf(k);
+      let p = items.length;
+      while (p > 0) {
+        const top = items[--p];
+        if (typeof top === "function") {
+          tops.push(base + p);
+          widths.push(1);
+          size++;
+          continue;
+        }
+        const width = typeof top === "object"
+          ? 2
+          : top === USE_BOTH
+          ? 4
+          : top === HOLE1 || top === NULL
+          ? 1
+          : 3;
+        p -= width - 1;
+        if (top === HOLE1 || top === HOLE3) continue;
+        if (top === NULL) {
+          if (sawNull) continue;
+          sawNull = true;
+        }
+        tops.push(base + p + width - 1);
+        widths.push(width);
+        size += width;
+      }
+    }
+    // Copied bottom first, each top slot at a fresh index, from `end` up,
+    // so none is taken for an old one; for each record a handle or group
+    // can hold, its old top and its new one: apart for the records the
+    // last compaction kept (below its fence), whose handles hold the index
+    // `movedFrom` lists.
+    const items: unknown[] = [null]; // of the kind that holds any value
+    items.pop();
+    const from: number[] = [];
+    const to: number[] = [];
+    const fenced: number[] = [];
+    const fencedTo: number[] = [];
+    const failures: number[] = [];
+    for (let i = tops.length - 1; i >= 0; i--) {
+      const top = tops[i];
+      const width = widths[i];
+      const k = this.chunkOf(top);
+      const chunk = this.chunk(k);
+      const at = top - this.baseOf(k);
+      for (let j = at - width + 1; j <= at; j++) items.push(chunk[j]);
+      const now = end + items.length - 1;
+      const marker = chunk[at];
+      if (
+        typeof marker === "function" || marker === DEFER1 ||
+        marker === DEFERN || marker === USE_BOTH || isFailure(marker)
+      ) {
+        if (top >= oldFence) {
+          from.push(top);
+          to.push(now);
+        } else {
+          fenced.push(top);
+          fencedTo.push(now);
+        }
+      }
+      if (isFailure(marker)) failures.push(now);
+    }
+    const chunks = new Chunks();
+    chunks.top = chunks.floor = end;
+    chunks.fence = end + size;
+    // Records moved before: where the index their handles hold leads
+    // now. `old.movedTo` and `fenced` both ascend, so one
+    // pass pairs them; those no longer pending are dropped.
+    if (old !== null && old.movedFrom !== null) {
+      const firstFrom: number[] = [];
+      const firstTo: number[] = [];
+      let j = 0;
+      for (let i = 0; i < old.movedFrom.length; i++) {
+        const now = old.movedTo[i];
+        while (j < fenced.length && fenced[j] < now) j++;
+        if (j < fenced.length && fenced[j] === now) {
+          firstFrom.push(old.movedFrom[i]);
+          firstTo.push(fencedTo[j]);
+        }
+      }
+      // The records moved before lie below the others, and their first
+      // indices below `old.floor`: both lists still ascend.
+      chunks.movedFrom = firstFrom.concat(from);
+      chunks.movedTo = firstTo.concat(to);
+    } else {
+      chunks.movedFrom = from;
+      chunks.movedTo = to;
+    }
+    this.items = items;
+    this.chunks = chunks;
+    this.failureTops = failures.length > 0 ? failures : null;
+  }
+
   /** Takes the pending record with top slot `top` out and runs it. */
   runEarly(top: number): unknown {
+    top = this.current(top);
+    if (top < 0) return undefined;
     const k = this.chunkOf(top);
     const items = this.chunk(k);
     const at = top - this.baseOf(k);
@@ -599,6 +778,8 @@ export class Slots implements Tally {
    * `top` (a handle's: see {@linkcode Slots.runEarly}). For reports only.
    */
   entryName(top: number): string {
+    top = this.current(top);
+    if (top < 0) return "anonymous";
     const k = this.chunkOf(top);
     const items = this.chunk(k);
     const at = top - this.baseOf(k);
@@ -632,6 +813,7 @@ export class Slots implements Tally {
     }
     this.generation++;
     this.popDead();
+    if (!this.unwinding) this.compactIfSparse();
     return released;
   }
 
@@ -1108,8 +1290,9 @@ export class Slots implements Tally {
   pendingNames(): string[] {
     const names: string[] = [];
     const cursor = this.position();
+    const floor = this.chunks === null ? 0 : this.chunks.floor;
     let end = cursor;
-    while (end > 0) {
+    while (end > floor) {
       const k = this.chunkOf(end - 1);
       const items = this.chunk(k);
       const base = this.baseOf(k);
@@ -1195,6 +1378,25 @@ class Chunks {
   top = 0;
   /** While unwinding: the index of the first slot of the chunk unwound. */
   at = 0;
+  /**
+   * The index of the lowest slot: 0, or since the last compaction (see
+   * {@linkcode Slots.compact}) where the records it kept begin.
+   */
+  floor = 0;
+  /**
+   * The end of the records the last compaction kept: below it, slots are
+   * never popped (a released record there stays a hole until the next
+   * compaction), so their indices, which `movedTo` names, are never given
+   * to another record.
+   */
+  fence = 0;
+  /**
+   * The top slots, ascending, that handles and groups were given for the
+   * records compactions kept (`null` before the first), and where each
+   * record's top slot is now (`movedTo`, also ascending).
+   */
+  movedFrom: number[] | null = null;
+  movedTo: number[] = [];
 }
 
 /** {@linkcode Slots.addUse}'s record as the first items: see `NO_ITEMS`. */
@@ -1242,6 +1444,9 @@ NO_ITEMS.pop();
  * bound is never reached.
  */
 const CHUNK: number = "Bun" in globalThis ? 16_384 : 0x7fff_ffff;
+
+/** See {@linkcode Slots.compactIfSparse}. */
+const SPARSE = 4_096;
 
 function functionName(fn: unknown): string {
   const name = typeof fn === "function" ? fn.name : "";

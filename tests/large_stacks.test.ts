@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { defer } from "../mod.ts";
+import { defer, type DeferHandle } from "../mod.ts";
 import { forceGc, rejected } from "./helpers.ts";
 
 /**
@@ -158,6 +158,124 @@ describe("memory", () => {
     assert.equal(d.size, 1);
     // A million cycles with even one leaked slot each would add megabytes.
     assert.ok(growth < 1_000_000, `heap grew by ${growth} bytes`);
+  });
+});
+
+describe("a long-lived stack whose entries are released out of order", () => {
+  /** A pseudo-random sequence, the same on every run. */
+  function numbers(seed: number): () => number {
+    return () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  }
+
+  /**
+   * A server's stack: `open` connections at any time, each an entry
+   * registered with its handle, closed (released) in random order.
+   */
+  function server(open: number) {
+    const d = defer();
+    const ran: number[] = [];
+    d.defer(() => ran.push(-1)); // the application's own, at the bottom
+    const next = numbers(7);
+    let id = 0;
+    const pool = Array.from(
+      { length: open },
+      () => d.defer((n: number) => ran.push(n), id++),
+    );
+    const closeOne = (): void => {
+      const k = next() % open;
+      assert.equal(pool[k].release(), true);
+      pool[k] = d.defer((n: number) => ran.push(n), id++);
+    };
+    return { d, ran, pool, closeOne };
+  }
+
+  it("stays bounded over a million connections, 50 open at a time", async () => {
+    const { d, closeOne } = server(50);
+    const growth = await growthOverAMillion(closeOne);
+    assert.equal(d.size, 51);
+    // A hole per closed connection (three slots) would keep 24 MB or more.
+    assert.ok(growth < 4_000_000, `heap grew by ${growth} bytes`);
+  });
+
+  it("keeps the handles registered before its slots were compacted working", () => {
+    const { d, ran, closeOne } = server(50);
+    const older: DeferHandle[] = [];
+    for (let i = 0; i < 6; i++) {
+      older.push(d.defer((n: number) => ran.push(n), -10 - i));
+    }
+    // Enough closed connections for several compactions.
+    for (let i = 0; i < 20_000; i++) closeOne();
+    assert.deepEqual(older.map((h) => h.pending), [
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    assert.equal(older[1].release(), true);
+    assert.equal(older[1].pending, false);
+    older[3].dispose();
+    assert.deepEqual(ran, [-13]);
+    assert.equal(older[3].pending, false);
+    for (let i = 0; i < 20_000; i++) closeOne();
+    assert.deepEqual(older.map((h) => h.pending), [
+      true,
+      false,
+      true,
+      false,
+      true,
+      true,
+    ]);
+    ran.length = 0;
+    d.dispose();
+    assert.equal(ran.length, 55);
+    // The older entries left, newest first, then the application's own.
+    assert.deepEqual(ran.filter((n) => n < 0), [-15, -14, -12, -10, -1]);
+    // Each connection registered after them ran before them.
+    const after = ran.indexOf(-15);
+    assert.ok(ran.slice(0, after).every((n) => n >= 56), "out of order");
+    assert.deepEqual(older.map((h) => h.pending), [
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it("keeps failure-only entries and groups registered before a compaction in place", () => {
+    const { d, ran, closeOne } = server(50);
+    const rollback = d.onFailure((n: number) => ran.push(n), -20);
+    const group = d.group();
+    group.defer(() => ran.push(-21));
+    const kept = d.onFailure((n: number) => ran.push(n), -22);
+    for (let i = 0; i < 20_000; i++) closeOne();
+    assert.equal(rollback.release(), true);
+    for (let i = 0; i < 20_000; i++) closeOne();
+    group.dispose();
+    assert.deepEqual(ran, [-21]);
+    assert.equal(kept.pending, true);
+    assert.equal(d.commit(), 1);
+    assert.equal(kept.pending, false);
+    assert.equal(d.size, 51);
+    ran.length = 0;
+    d.dispose();
+    assert.equal(ran.length, 51);
+    assert.equal(ran[50], -1);
+  });
+
+  it("runs every open entry once, newest first, with thousands open at a time", () => {
+    const { d, ran, pool, closeOne } = server(3_000);
+    for (let i = 0; i < 200_000; i++) closeOne();
+    assert.ok(pool.every((h) => h.pending));
+    ran.length = 0;
+    d.dispose();
+    assert.equal(ran.length, 3_001);
+    // Ids grow with registration: newest first is descending.
+    assert.ok(ran.every((n, i) => i === 0 || ran[i - 1] > n), "out of order");
+    assert.equal(ran[3_000], -1);
   });
 });
 
