@@ -979,8 +979,11 @@ function nodeAdapter(proc: NodeProcessLike): ProcessAdapter {
           // A listener of the application's (signal-exit) gets the signal
           // from the event loop: should the cleanup have stopped what kept
           // the loop alive, the process ended with status 0 before it did
-          // (Node, with signal-exit; Bun, with any listener). As on Deno.
-          if (app) setTimer(() => {}, 1_000);
+          // (Node, with signal-exit; Bun, with any listener). The signal
+          // is on its way already, so a short timer does (unlike Deno's,
+          // whose signals go through another thread): a listener that lets
+          // the process go on delays its end by that much at most.
+          if (app) setTimer(() => {}, 100);
           return;
         } catch {
           // fall through
