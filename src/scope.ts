@@ -34,8 +34,9 @@ import { createsStacks } from "./leak_check.ts";
  *
  * @param body The code to run; receives the stack to register cleanups on.
  * @param options Options for the stack, as for {@linkcode defer}.
- * @returns What `body` returns: `scope(() => 1)` is a `number`,
- * `scope(async () => 1)` a `Promise<number>`. For a thenable that is not
+ * @returns Never: `body` always throws, and so does `scope`. The other
+ * signatures: what `body` returns (`scope(() => 1)` is a `number`,
+ * `scope(async () => 1)` a `Promise<number>`); for a thenable that is not
  * a promise (a query builder, say), a `Promise` of what it resolves to.
  *
  * @example Synchronous
@@ -69,13 +70,26 @@ import { createsStacks } from "./leak_check.ts";
  * assert.deepEqual(log, ["rolled back", "connection closed"]);
  * ```
  */
+export function scope(
+  body: (stack: DeferStack) => never,
+  options?: DeferOptions,
+): never;
+/**
+ * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
+ * every way out, like an `await using` block: see the first signature.
+ *
+ * @param body The code to run; receives the stack to register cleanups on.
+ * @param options Options for the stack, as for {@linkcode defer}.
+ * @returns A promise of what the promise or thenable `body` returns
+ * resolves to.
+ */
 export function scope<T>(
   body: (stack: DeferStack) => PromiseLike<T>,
   options?: DeferOptions,
 ): Promise<Awaited<T>>;
 /**
  * Runs `body` with a new {@linkcode DeferStack} and disposes the stack on
- * every way out, like a `using` block: see the signature above.
+ * every way out, like a `using` block: see the first signature.
  *
  * @param body The code to run; receives the stack to register cleanups on.
  * @param options Options for the stack, as for {@linkcode defer}.

@@ -4,6 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { defer, type DeferHandle, scope } from "../mod.ts";
+import { thrown } from "./helpers.ts";
 
 /** `true` only if A and B are the same type. */
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends
@@ -114,6 +115,20 @@ describe("scope()'s types", () => {
     const exact: Equals<typeof total, number> = true;
     assert.equal(exact, true);
     assert.equal(total, 3);
+  });
+
+  it("types a body that always throws as never, as it was", () => {
+    const fail = (): never => {
+      throw new Error("no config");
+    };
+    const e = thrown(() => {
+      const port: number = scope(() => fail());
+      return port;
+    });
+    assert.equal((e as Error).message, "no config");
+    const failing = () => scope(() => fail());
+    const exact: Equals<ReturnType<typeof failing>, never> = true;
+    assert.equal(exact, true);
   });
 
   it("types an async body's result as a promise of its value", async () => {
