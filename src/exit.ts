@@ -169,7 +169,8 @@ export interface ExitReport {
   readonly notStarted: readonly string[];
   /**
    * Async cleanups started under `process.exit()` / `Deno.exit()`, which
-   * leave no time to await them.
+   * leave no time to await them, or after a stall (see `cut`), when the
+   * rest runs synchronously too.
    */
   readonly notAwaited: readonly string[];
   /**
@@ -1426,8 +1427,12 @@ function format(r: ExitReport, kind: "deno" | "node"): string {
     }
   }
   if (r.notAwaited.length > 0) {
+    // After a stall the rest ran synchronously too, but no exit() ended it.
+    const why = r.cut === "stalled"
+      ? "nothing can settle a stalled exit cleanup's awaits"
+      : `${exit} leaves no time for async cleanups`;
     lines.push(
-      `@cleanup/defer: ${exit} leaves no time for async cleanups; started, not awaited (${r.notAwaited.length}): ${
+      `@cleanup/defer: ${why}; started, not awaited (${r.notAwaited.length}): ${
         names(r.notAwaited)
       }`,
     );

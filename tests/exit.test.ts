@@ -397,6 +397,17 @@ describe("exit-bound stacks in a child process", { concurrency: 4 }, () => {
     assert.equal(o.code, 1);
   });
 
+  it("names the async cleanups a stall left no time to await as the stall's, not an exit's", async () => {
+    const o = await scenario("stalled-async-rest");
+    assert.deepEqual(o.after, ["waitForever started", "flushLater started"]);
+    assert.match(
+      o.stderr,
+      /stalled exit cleanup's awaits; started, not awaited \(1\): flushLater/,
+    );
+    assert.doesNotMatch(o.stderr, /exit\(\) leaves no time/);
+    assert.equal(o.code, 1);
+  });
+
   it("cleans up after an uncaught exception, failure-only entries included, then lets the runtime report it", async () => {
     const o = await scenario("uncaught");
     assert.deepEqual(o.after, ["rollback after crash", "cleanup after crash"]);
