@@ -625,6 +625,22 @@ export class Slots implements Tally {
       const end = this.base() + items.length;
       while (tops.length > 0 && tops[tops.length - 1] >= end) tops.pop();
     }
+    // V8 never shrinks an array that pop() empties: after a burst released
+    // last in, first out, a long-lived stack would keep the room of its
+    // largest size. Setting `length` lower does give room back, in place
+    // (V8 frees half the unused room when one slot goes): done at each
+    // power of two from `TRIM` down, once per size (`trimmedAt`), slot
+    // and length put back as they were.
+    const length = items.length;
+    if (length >= TRIM && (length & (length - 1)) === 0 && !this.unwinding) {
+      const chunks = this.chunks ??= new Chunks();
+      if (chunks.trimmedAt !== length) {
+        chunks.trimmedAt = length;
+        const top = items[length - 1];
+        items.length = length - 1;
+        items.push(top);
+      }
+    }
   }
 
   /**
@@ -1397,6 +1413,8 @@ class Chunks {
    */
   movedFrom: number[] | null = null;
   movedTo: number[] = [];
+  /** The length `items` last gave room back at (see `popDead()`). */
+  trimmedAt = 0;
 }
 
 /** {@linkcode Slots.addUse}'s record as the first items: see `NO_ITEMS`. */
@@ -1447,6 +1465,9 @@ const CHUNK: number = "Bun" in globalThis ? 16_384 : 0x7fff_ffff;
 
 /** See {@linkcode Slots.compactIfSparse}. */
 const SPARSE = 4_096;
+
+/** The smallest length `popDead()` copies `items` at to give room back. */
+const TRIM = 16_384;
 
 function functionName(fn: unknown): string {
   const name = typeof fn === "function" ? fn.name : "";

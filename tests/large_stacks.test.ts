@@ -473,6 +473,21 @@ describe("stacks of tens of thousands of mixed entries", () => {
     assert.ok(growth < 8_000_000, `heap grew by ${growth} bytes`);
   });
 
+  it("give back the room of a burst of a million released last in, first out, below a long-lived entry", async () => {
+    const d = defer();
+    d.defer(() => {}); // the application's own, at the bottom
+    const before = await settledHeap();
+    const handles = [];
+    for (let i = 0; i < 1_000_000; i++) {
+      handles.push(d.defer((n: number) => n, i));
+    }
+    while (handles.length > 0) handles.pop()!.release();
+    const growth = await settledHeap() - before;
+    assert.equal(d.size, 1);
+    // The array's room for three million slots alone is 24 MB.
+    assert.ok(growth < 4_000_000, `heap grew by ${growth} bytes`);
+  });
+
   it("name, at a deadline, the entry still running and the 40,001 never started", async () => {
     const d = defer();
     d.defer(function lowest() {});
