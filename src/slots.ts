@@ -581,14 +581,7 @@ export class Slots implements Tally {
         items[top - 2] = items[top - 1] = undefined;
         items[top] = HOLE3;
       }
-      if (!this.unwinding) {
-        // compactIfSparse(), inline: it runs for every hole.
-        const chunks = this.chunks;
-        const slots = chunks === null
-          ? items.length
-          : chunks.top - chunks.floor + this.items.length;
-        if (slots > SPARSE && slots > 16 * this.tally.live) this.compact();
-      }
+      if (!this.unwinding) this.compactIfSparse();
     }
   }
 
